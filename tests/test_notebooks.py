@@ -74,9 +74,9 @@ def test_failing_notebook_is_reported_with_its_cell(tmp_path):
     from trajstudy.reproduce import load_settings, run_experiment, Experiment
     nbdir = ROOT / "nbs" / "eval"
     bad = nbdir / "_test_failing.ipynb"
-    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "output_dir = ''\nprofile = ''\nseed = 0", "outputs": [], "execution_count": None},
-                    {"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": None},
-                    {"cell_type": "code", "metadata": {}, "source": "raise ValueError('eps must be > 0, got 0')", "outputs": [], "execution_count": None}],
+    nb = {"cells": [{"id": "p", "cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "output_dir = ''\nprofile = ''\nseed = 0", "outputs": [], "execution_count": None},
+                    {"id": "a", "cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": None},
+                    {"id": "b", "cell_type": "code", "metadata": {}, "source": "raise ValueError('eps must be > 0, got 0')", "outputs": [], "execution_count": None}],
           "metadata": {"kernelspec": {"name": "python3", "display_name": "python3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
     bad.write_text(json.dumps(nb))
     try:
