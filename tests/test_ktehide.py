@@ -1,0 +1,82 @@
+"kte-hide: the hiding-set constraints of the paper, truthfulness of the boxes, accounting, and bad inputs."
+import warnings
+import numpy as np
+import pandas as pd
+import pytest
+from trajstudy import data
+from trajstudy.core import make_points
+from trajstudy.ktehide import kte_hide
+
+warnings.filterwarnings("ignore", message=".*coordinates 0,0.*")
+
+
+@pytest.fixture(scope="module")
+def shanghai():
+    pts = data.load("shanghai-telecom", day="2014-06-14")
+    p = pts[pts.uid.isin(pts.uid.unique()[:300])].reset_index(drop=True)
+    p.attrs = pts.attrs
+    return p
+
+
+@pytest.mark.parametrize("k,tau,eps", [(2, "1h", "1h"), (3, "2h", "1h")])
+def test_constraints_and_truthfulness(shanghai, k, tau, eps):
+    A = kte_hide(shanghai, k, tau, eps, rng=np.random.default_rng(0), progress=False)
+    r = A.params["r"]
+    hs = A.hiding_sets
+    # k-1 distinct hiders, never the user itself
+    assert (hs.members.map(len) == k - 1).all()
+    assert not any(u in m for u, m in zip(hs.uid, hs.members))
+    # reuse constraint: a user never hides the same user twice
+    for u, g in hs.groupby("uid"):
+        allm = [x for m in g.members for x in m]
+        assert len(allm) == len(set(allm)), u
+    # k-pick: in every window, every user with a hiding set is picked by exactly k-1 others
+    for m, g in hs.groupby("window"):
+        picked = pd.Series([x for ms in g.members for x in ms]).value_counts()
+        assert set(picked.index) == set(g.uid) and (picked == k - 1).all()
+    # truthfulness: every published box of a user holds at least one of its true samples
+    P = shanghai
+    for u, b in A.boxes.groupby("uid"):
+        S = P[P.uid == u]
+        t = S.t.to_numpy(); x = S.x.to_numpy(); y = S.y.to_numpy()
+        inside = ((b.t_min.to_numpy()[:, None] <= t) & (t < b.t_max.to_numpy()[:, None]) & (b.x_min.to_numpy()[:, None] <= x)
+                  & (x < b.x_max.to_numpy()[:, None]) & (b.y_min.to_numpy()[:, None] <= y) & (y < b.y_max.to_numpy()[:, None]))
+        assert inside.any(1).all(), u
+        # time coherence of each user's record
+        bb = b.sort_values("t_min")
+        assert (bb.t_min.to_numpy()[1:] >= bb.t_max.to_numpy()[:-1]).all()
+        # every true sample is either inside a box of its own record or suppressed
+        sup = A.suppressed[A.suppressed.uid == u]
+        covered = inside.any(0)
+        assert covered.sum() + len(sup) >= len(S)
+    assert A.stats["n_published"] + A.stats["n_suppressed"] == len(P)
+    assert (A.boxes.chi <= 1 + (r + 1) * (k - 1)).all()
+    assert set(A.timings) >= {"pairwise_costs", "clustering", "hiding_sets", "merge", "total"}
+
+
+def test_suppresses_what_cannot_be_hidden():
+    "Three users, k = 2: the one active alone in an hour cannot be hidden and is suppressed there, nothing else."
+    t0 = pd.Timestamp("2024-01-01 08:00", tz="UTC")
+    rows = []
+    for u in ("a", "b"):
+        for m in range(0, 180, 15): rows.append((u, t0 + pd.Timedelta(minutes=m + (u == "b")), 31.0, 121.0 + 0.001 * (u == "b")))
+    rows += [("c", t0 + pd.Timedelta(minutes=m), 31.01, 121.01) for m in range(0, 180, 20)]
+    rows += [("c", t0 + pd.Timedelta(minutes=200), 31.01, 121.01)]     # c alone in hour 3
+    rows += [("a", t0 + pd.Timedelta(minutes=181), 31.0, 121.0), ("b", t0 + pd.Timedelta(minutes=260), 31.0, 121.0)]
+    p = pd.DataFrame(rows, columns=["uid", "t", "lat", "lon"])
+    pts = make_points(p.uid, p.t, p.lat, p.lon)
+    A = kte_hide(pts, 2, "1h", "1h", rng=np.random.default_rng(0), progress=False)
+    assert A.stats["n_published"] + A.stats["n_suppressed"] == len(pts)
+    assert A.stats["n_suppressed"] > 0
+    # hour 3 (11:00-12:00) has users a, c present only if they share a label; nothing published may hide nobody
+    from trajstudy.verify import verify
+    assert len(verify(pts, A.boxes, 2, "1h").violations) == 0
+
+
+def test_bad_inputs(shanghai):
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="k must be"): kte_hide(shanghai, 1, "1h", "1h", rng=rng)
+    with pytest.raises(ValueError, match="multiple of eps"): kte_hide(shanghai, 2, "1h", "40min", rng=rng)
+    with pytest.raises(ValueError, match="at least 400 users"): kte_hide(shanghai, 400, "1h", "1h", rng=rng)
+    with pytest.raises(ValueError, match="empty"): kte_hide(shanghai.iloc[:0], 2, "1h", "1h", rng=rng)
+    with pytest.raises(TypeError, match="Generator"): kte_hide(shanghai, 2, "1h", "1h", rng=None)
