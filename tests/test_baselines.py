@@ -1,0 +1,81 @@
+"Baselines: invariants of each method, and k-merge's optimality against GLOVE's valid outputs."
+import numpy as np
+import pytest
+from trajstudy.baselines import static_generalization, w4m_l, glove, random_k_groups, static_anonymity
+from trajstudy.kmerge import k_merge, GridTrajs
+from trajstudy.core import make_points
+import pandas as pd
+
+
+def rand_tuple(rng, k, n_max=12, t_range=300, xy=40):
+    return [np.c_[np.sort(rng.integers(0, t_range, n)), rng.integers(0, xy, (n, 2))] for n in rng.integers(1, n_max, k)]
+
+
+def inside(box, s):
+    return box[0] <= s[0] <= box[1] and box[2] <= s[1] <= box[3] and box[4] <= s[2] <= box[5]
+
+
+def test_static_success_is_equality_of_coarse_sets():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        tr = rand_tuple(rng, int(rng.integers(2, 4)), n_max=4, t_range=400, xy=60)
+        for period, km in (("2h", 4.0), ("8h", 20.0)):
+            pt, pc = int(pd.Timedelta(period) / pd.Timedelta("1min")), int(km * 10)
+            sets = [{(int(t) // pt, int(x) // pc, int(y) // pc) for t, x, y in a} for a in tr]
+            assert static_generalization(tr, period, km).success == all(s == sets[0] for s in sets)
+
+
+def test_w4m_accounting():
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        tr = rand_tuple(rng, int(rng.integers(2, 6)))
+        w = w4m_l(tr, time_tol=60)
+        piv = max(len(a) for a in tr)
+        assert len(w.boxes) == piv
+        # each non-pivot trajectory: matched + created = pivot length, matched + deleted = its length
+        p = int(np.argmax([len(a) for a in tr]))
+        matched = sum(len(a) for i, a in enumerate(tr) if i != p) - w.deleted
+        assert matched + w.created == piv * (len(tr) - 1)
+        assert 0 <= w.deleted and 0 <= w.created
+    same = [np.array([[0, 1, 1], [10, 2, 2]])] * 3
+    w = w4m_l(same)
+    assert (w.deleted, w.created) == (0, 0) and (w.time_min == 1).all() and np.allclose(w.space_km(), 0.2)
+
+
+def test_glove_is_truthful_and_never_beats_kmerge():
+    rng = np.random.default_rng(2)
+    n_coherent = 0
+    for _ in range(150):
+        k = int(rng.integers(2, 5))
+        tr = rand_tuple(rng, k, n_max=8)
+        g = glove(tr)
+        for i, a in enumerate(tr):
+            for s in a: assert any(inside(b, s) for b in g.boxes)                 # nothing dropped
+        for b in g.boxes:
+            assert all(any(inside(b, s) for s in a) for a in tr)                    # every box holds every user
+        bb = g.boxes[np.argsort(g.boxes[:, 0])]
+        if (bb[1:, 0] > bb[:-1, 1]).all():                                          # a time-coherent partition
+            n_coherent += 1
+            cost = ((bb[:, 1] - bb[:, 0] + 1) * ((bb[:, 3] - bb[:, 2] + 1) + (bb[:, 5] - bb[:, 4] + 1))).sum()
+            assert k_merge(tr).cost <= cost
+    assert n_coherent > 20
+
+
+def test_groups_and_leftovers():
+    rng = np.random.default_rng(3)
+    for n, k in ((10, 3), (9, 3), (101, 8)):
+        groups, left = random_k_groups(n, k, rng)
+        assert groups.shape[1] == k and len(left) == n % k
+        assert sorted(np.r_[groups.ravel(), left].tolist()) == list(range(n))
+    with pytest.raises(ValueError, match="at least 5"): random_k_groups(4, 5, rng)
+    with pytest.raises(ValueError, match="k must be"): random_k_groups(4, 1, rng)
+
+
+def test_static_anonymity_counts():
+    t0 = pd.Timestamp("2024-01-01 08:00", tz="UTC")
+    uid = ["a", "a", "b", "b", "c", "d"]
+    t = [t0, t0 + pd.Timedelta("3h"), t0 + pd.Timedelta("10min"), t0 + pd.Timedelta("3h10min"), t0, t0 + pd.Timedelta("5h")]
+    lat = [31.0, 31.05, 31.001, 31.051, 31.0, 31.3]; lon = [121.0] * 6
+    G = GridTrajs.from_points(make_points(uid, t, lat, lon, origin=(31.0, 121.0)))
+    r = static_anonymity(G, 2, "2h", 4.0)
+    assert r["users_anonymous"] == 2 and r["users_suppressed"] == 2 and r["samples_suppressed"] == 2
