@@ -251,3 +251,10 @@ def test_dpr_fakes_fill_to_true_size():
     assert r.info["n_fakes"] > 0
     assert len(r.counts) == 60  # the stopping rule reveals |D| exactly
     assert (r.counts.loc[r.counts["fake"], "n_copies"] >= 1).all()
+
+
+@pytest.mark.parametrize("mod", [hd, dpr])
+def test_secure_sampler_is_recorded(mod):
+    df, xy = grid_points(N=30, T=3)
+    r = mod.publish(xy, 20.0, 5, rng=np.random.default_rng(0), mode="sound", bounds=(-2e4, 2e4, -2e4, 2e4), secure=True)
+    assert set(r.ledger.frame()["sampler"]) == {"opendp"}
