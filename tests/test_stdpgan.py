@@ -200,3 +200,48 @@ def test_nan_without_mask_and_with_mask():
 def test_rng_is_required():
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         sg.train(_series(20), adjacency=_graph(), epsilon=1, epochs=1, window=T, value_range=(0, 70), rng=0)
+
+
+@pytest.mark.slow
+def test_eval_notebook_smoke(tmp_path):
+    "The evaluation notebook runs end to end on a tiny configuration and writes its tables and figures."
+    import papermill as pm
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    pm.execute_notebook(str(root / "nbs/eval/30_stdpgan.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                        cwd=str(root / "nbs/eval"), progress_bar=False,
+                        parameters=dict(output_dir=str(tmp_path / "o"), datasets=["melbourne-parking"], epsilons=[5, "inf"],
+                                        variants=["stdpgan", "dpgan"], gan_epochs=2, forecast_epochs=1, n_synthetic=16,
+                                        max_nodes=6, hidden=8, fidelity_eps=5))
+    out = tmp_path / "o"
+    for f in ("utility_melbourne-parking.csv", "privacy.csv", "fidelity.csv", "claims.csv", "utility_vs_eps.png", "fidelity.png", "series.pdf"):
+        assert (out / f).stat().st_size > 100, f
+    import pandas as pd
+    p = pd.read_csv(out / "privacy.csv")
+    fin = p[p.epsilon == 5]
+    assert (fin.eps_prv <= 5.0 * 1.001).all() and len(p) == 4
+
+
+def test_interrupted_training_resumes_from_checkpoint(tmp_path, monkeypatch):
+    kw = dict(adjacency=_graph(), epsilon=4.0, delta=1e-3, epochs=4, window=T, value_range=(0, 70), batch_size=8, d_model=8,
+              z_dim=4, progress=False, checkpoint_dir=tmp_path, checkpoint_every=1)
+    full = sg.train(_series(40), rng=np.random.default_rng(7), **kw)
+    real_step, calls = sg._discriminator_step, []
+    def failing(*a, **k):
+        calls.append(1)
+        if len(calls) > 12: raise KeyboardInterrupt   # dies in epoch 3 of 4 (5 steps per epoch)
+        return real_step(*a, **k)
+    (tmp_path / "stdpgan.pt").unlink()
+    monkeypatch.setattr(sg, "_discriminator_step", failing)
+    with pytest.raises(KeyboardInterrupt):
+        sg.train(_series(40), rng=np.random.default_rng(7), **kw)
+    ck = torch.load(tmp_path / "stdpgan.pt", weights_only=False)
+    assert ck["epoch"] == 1 and ck["steps"] == 10                 # the last complete checkpoint survived
+    monkeypatch.setattr(sg, "_discriminator_step", real_step)
+    res = sg.train(_series(40), rng=np.random.default_rng(7), resume=True, **kw)
+    assert res.privacy["steps"] == full.privacy["steps"] == 20 and len(res.history) == 20
+    assert res.epsilon == pytest.approx(full.epsilon)
+    for a, b in zip(res.generator.parameters(), full.generator.parameters()):   # same seeds: the same model as uninterrupted
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="belongs to another run"):
+        sg.train(_series(40), rng=np.random.default_rng(7), resume=True, **{**kw, "epsilon": 3.0})
