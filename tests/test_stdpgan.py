@@ -222,6 +222,7 @@ def test_eval_notebook_smoke(tmp_path):
     assert (fin.eps_prv <= 5.0 * 1.001).all() and len(p) == 4
 
 
+@pytest.mark.slow
 def test_interrupted_training_resumes_from_checkpoint(tmp_path, monkeypatch):
     kw = dict(adjacency=_graph(), epsilon=4.0, delta=1e-3, epochs=4, window=T, value_range=(0, 70), batch_size=8, d_model=8,
               z_dim=4, progress=False, checkpoint_dir=tmp_path, checkpoint_every=1)
