@@ -135,11 +135,16 @@ def test_read_metr_la_h5(tmp_path):
     from types import SimpleNamespace
     _frame().to_hdf(tmp_path / "m.h5", key="df")
     g = SimpleNamespace(node_ids=np.array(["767542", "773869", "767541"]), coords=np.zeros((3, 2)), adjacency=np.eye(3))
-    s = sf.read_metr_la_h5(tmp_path / "m.h5", g)
+    s = sf.read_metr_la_h5(tmp_path / "m.h5", g, tz="America/Los_Angeles")
     assert list(s.node_ids) == ["767542", "773869", "767541"]
     np.testing.assert_array_equal(s.values[:, 1], _frame()["773869"].to_numpy())
     assert not s.mask[2, 2] and np.isnan(s.values[2, 2]) and s.mask.sum() == 29   # the zero is missing
     assert str(s.timestamps.tz) == "America/Los_Angeles"
+    dst = _frame(); dst.index = pd.date_range("2012-03-11 01:30", periods=10, freq="10min")   # 02:00-02:59 does not exist
+    dst.to_hdf(tmp_path / "dst.h5", key="df")
+    assert sf.read_metr_la_h5(tmp_path / "dst.h5", g).timestamps.tz is None
+    with pytest.raises(ValueError, match="daylight saving"):
+        sf.read_metr_la_h5(tmp_path / "dst.h5", g, tz="America/Los_Angeles")
     g2 = SimpleNamespace(node_ids=np.array(["767542", "999"]), coords=np.zeros((2, 2)), adjacency=np.eye(2))
     with pytest.raises(ValueError, match="graph does not match"):
         sf.read_metr_la_h5(tmp_path / "m.h5", g2)

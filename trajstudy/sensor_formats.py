@@ -75,7 +75,7 @@ def read_metr_la_h5(path:str|Path, # metr-la.h5 (or pems-bay.h5): timestamps x s
                     graph=None, # a trajstudy.data.SensorGraph (node_ids, coords, adjacency); None: no graph
                     zero_is_missing:bool=True, # DCRNN's convention: a speed of 0 means no reading
                     key:str|None=None,
-                    tz:str|None="America/Los_Angeles", # the timestamps are local time; None keeps them naive
+                    tz:str|None=None, # time zone of the (naive, local) timestamps, e.g. "America/Los_Angeles"; None keeps them naive
                     name:str="metr-la") -> SensorSeries:
     "The METR-LA speed table as a SensorSeries, its sensors in the graph's order."
     df = read_pandas_h5(path, key)
@@ -91,7 +91,12 @@ def read_metr_la_h5(path:str|Path, # metr-la.h5 (or pems-bay.h5): timestamps x s
         coords, adj = np.full((df.shape[1], 2), np.nan), np.eye(df.shape[1])
     v = df.to_numpy(float)
     m = np.isfinite(v) & ((v != 0) if zero_is_missing else True)
-    ts = df.index if tz is None or df.index.tz is not None else df.index.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    ts = df.index
+    if tz is not None and ts.tz is None:
+        ts = ts.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        if ts.isna().any():
+            raise ValueError(f"{int(ts.isna().sum())} timestamps (first {df.index[ts.isna()][0]}) do not exist or are ambiguous in {tz} "
+                             "(daylight saving): keep tz=None, or fix the index and localize it yourself")
     return SensorSeries(np.where(m, v, np.nan), m, ts, np.array(df.columns), coords, adj, name=name, unit="mph")
 
 # %% ../nbs/32_sensor_formats.ipynb #1f810767
