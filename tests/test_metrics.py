@@ -42,10 +42,12 @@ def test_distortion_and_errors():
     with pytest.raises(ValueError, match="sanity_bound"): range_query_distortion([1], [1], 0)
 
 def test_granularity_numeric_and_datetime():
-    b = pd.DataFrame({"uid": [1, 2], "t_min": [0, 10], "t_max": [0, 19], "x_min": [0., 0.], "x_max": [0., 900.],
-                      "y_min": [0., 0.], "y_max": [100., 0.]})
+    # half-open boxes: a raw 1-minute, 100 m sample spans 1 min and 0.1 + 0.1 km
+    b = pd.DataFrame({"uid": [1, 2], "t_min": [0, 10], "t_max": [1, 20], "x_min": [0., 0.], "x_max": [100., 1000.],
+                      "y_min": [0., 0.], "y_max": [200., 100.]})
     g = granularity(b)
     assert g["temporal_min"].tolist() == [1.0, 10.0] and np.allclose(g["spatial_km"], [0.3, 1.1])
+    assert granularity(b, time_unit="10min")["temporal_min"].tolist() == [10.0, 100.0]
 
 def test_forecast_errors_with_mask():
     y = np.array([[1., 2.], [3., 4.]]); yh = np.array([[2., 2.], [3., 0.]]); m = np.array([[True, True], [True, False]])
