@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from .privacy import PrivacyLedger, check_eps, check_delta, check_rng, exponential_mechanism, laplace_noise
 from .hilbert_dp import (Release, grid_trajectories, check_k, check_mode, generalize, noisy_cell_histogram,
-                                  grid_cells, _bounds_of, HIST_SHARE)
+                                  grid_cells, _bounds_of, clip_to_public_square, HIST_SHARE)
 
 # %% auto #0
 __all__ = ['DPR_SPLIT', 'kmeans', 'kmeans_candidates', 'dpr_utility', 'dpr_counts', 'publish']
@@ -122,12 +122,8 @@ def publish(trajs, # points on a common grid or an (N, T, 2) array of metres
     eps_t = eps * split["partition"] / G.T
     xy = G.xy
     if mode == "sound":
-        if bounds is None:
-            bounds = _bounds_of(G.xy)
-            ledger.charge("public bounds taken from the data", 0.0, sound=False, note="pass bounds= (a public square) to make this sound")
-        xmin, xmax, ymin, ymax = map(float, bounds)
-        if not (xmax > xmin and ymax > ymin): raise ValueError(f"bounds must be (xmin, xmax, ymin, ymax) with max > min, got {bounds}")
-        xy = np.stack([np.clip(G.xy[..., 0], xmin, xmax), np.clip(G.xy[..., 1], ymin, ymax)], axis=-1)
+        xy, bounds = clip_to_public_square(G.xy, bounds, ledger)
+        xmin, xmax, ymin, ymax = bounds
         d_max = math.hypot(xmax - xmin, ymax - ymin)
         n_side = 1 << grid_order
         gx, gy = np.divmod(np.arange(n_side * n_side), n_side)

@@ -20,7 +20,7 @@ __all__ = ['N_CURVES', 'PAPER_SPLIT', 'SOUND_SPLIT', 'HIST_SHARE', 'GridTrajecto
            'hilbert_curves', 'location_entropy', 'entropy_weights', 'area_radii', 'mean_radius', 'grid_cells',
            'paper_order', 'cut_sizes', 'hilbert_partitions', 'partition_utility', 'Partition', 'partition_published',
            'noisy_cell_histogram', 'cut_by_mass', 'partition_sound', 'generalize', 'count_sort', 'tra_division',
-           'Release', 'check_mode', 'check_k', 'release_counts', 'publish']
+           'Release', 'check_mode', 'check_k', 'clip_to_public_square', 'release_counts', 'publish']
 
 # %% ../nbs/10_hilbert_dp.ipynb #6712bca6
 @dataclass
@@ -367,6 +367,18 @@ def check_k(k, n:int) -> int:
 def _bounds_of(xy) -> tuple:
     return (float(xy[..., 0].min()), float(xy[..., 0].max()), float(xy[..., 1].min()), float(xy[..., 1].max()))
 
+def clip_to_public_square(xy:np.ndarray, # (..., 2) positions in metres
+                          bounds, # (xmin, xmax, ymin, ymax) of a public square, or None
+                          ledger:PrivacyLedger, # where taking the bounds from the data is recorded as unsound
+                         ):
+    "Clip positions to a public square; without one, use the data's own bounds and flag the ledger unsound."
+    if bounds is None:
+        bounds = _bounds_of(xy)
+        ledger.charge("public bounds taken from the data", 0.0, sound=False, note="pass bounds= (a public square) to make this sound")
+    xmin, xmax, ymin, ymax = map(float, bounds)
+    if not (xmax > xmin and ymax > ymin): raise ValueError(f"bounds must be (xmin, xmax, ymin, ymax) with max > min, got {bounds}")
+    return np.stack([np.clip(xy[..., 0], xmin, xmax), np.clip(xy[..., 1], ymin, ymax)], axis=-1), (xmin, xmax, ymin, ymax)
+
 def release_counts(gen_labels:np.ndarray, # (N, T) area of each point
                    centers:list, # per timestamp (A_t, 2) released centres
                    eps_sort:float, eps_div:float, eps_count:float, rng, ledger:PrivacyLedger, mode:str,
@@ -430,12 +442,8 @@ def publish(trajs, # points on a common grid (see grid_trajectories) or an (N, T
     W = entropy_weights(G.xy, entropy_cell_m)
     xy = G.xy
     if mode == "sound":
-        if bounds is None:
-            bounds = _bounds_of(G.xy)
-            ledger.charge("public bounds taken from the data", 0.0, sound=False, note="pass bounds= (a public square) to make this sound")
-        xmin, xmax, ymin, ymax = map(float, bounds)
-        if not (xmax > xmin and ymax > ymin): raise ValueError(f"bounds must be (xmin, xmax, ymin, ymax) with max > min, got {bounds}")
-        xy = np.stack([np.clip(G.xy[..., 0], xmin, xmax), np.clip(G.xy[..., 1], ymin, ymax)], axis=-1)
+        xy, bounds = clip_to_public_square(G.xy, bounds, ledger)
+        xmin, xmax, ymin, ymax = bounds
     labels = np.empty((G.n, G.T), dtype=np.int64)
     centers, curves = [], []
     for t in range(G.T):
