@@ -13,7 +13,8 @@ from numba import njit
 from .core import validate_points
 
 # %% auto #0
-__all__ = ['BOX_FIELDS', 'sample_cost', 'Merge', 'k_merge', 'k_merge_reference', 'k_merge_many', 'pairwise_costs', 'GridTrajs']
+__all__ = ['BOX_FIELDS', 'sample_cost', 'boxes_cost', 'Merge', 'k_merge', 'k_merge_reference', 'k_merge_many', 'pairwise_costs',
+           'GridTrajs']
 
 # %% ../nbs/20_kmerge.ipynb #9408217d
 def _as_traj(a, i:int) -> np.ndarray:
@@ -36,6 +37,11 @@ def sample_cost(samples) -> int:
     s = np.asarray(samples, dtype=np.int64).reshape(-1, 3)
     span = s.max(0) - s.min(0) + 1
     return int(span[0] * (span[1] + span[2]))
+
+def boxes_cost(boxes) -> float:
+    "Total cost C = Σ Δt·(Δx + Δy) of inclusive grid boxes ((Z, 6): t_min, t_max, x_min, x_max, y_min, y_max), eq. 7."
+    b = np.asarray(boxes, dtype=np.int64).reshape(-1, 6)
+    return float(((b[:, 1] - b[:, 0] + 1) * ((b[:, 3] - b[:, 2] + 1) + (b[:, 5] - b[:, 4] + 1))).sum())
 
 # %% ../nbs/20_kmerge.ipynb #ad25789d
 @njit(cache=True)
