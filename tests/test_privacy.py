@@ -2,23 +2,24 @@
 import math
 import numpy as np, pytest
 from scipy import stats
-from trajstudy.privacy import (laplace_mechanism, laplace_noise, gaussian_sigma, gaussian_mechanism, exponential_mechanism,
+from trajstudy.privacy import (laplace_mechanism, laplace_counts, threshold_counts, count_threshold, gaussian_sigma, gaussian_mechanism, exponential_mechanism,
                                exponential_probabilities, PrivacyLedger, check_eps, check_delta, _gauss_delta)
 
 @pytest.mark.parametrize("eps", [0, -1, float("nan"), float("inf"), "x"])
 def test_bad_eps_is_refused(eps):
     with pytest.raises((ValueError, TypeError), match="eps"):
-        laplace_mechanism(1.0, 1.0, eps, rng=np.random.default_rng(0))
+        laplace_mechanism(1.0, 1.0, eps, rng=np.random.default_rng(0), secure=False)
 
 def test_bad_delta_and_rng():
     with pytest.raises(ValueError, match="delta"): gaussian_sigma(1, 1, 1.5)
     with pytest.raises(ValueError, match="delta"): gaussian_sigma(1, 1, 0)
-    with pytest.raises(TypeError, match="rng"): laplace_mechanism(1.0, 1.0, 1.0, rng=0)
+    with pytest.raises(TypeError, match="rng"): laplace_mechanism(1.0, 1.0, 1.0, rng=0, secure=False)
+    with pytest.raises(ValueError, match="secure=False"): laplace_counts([1], 1.0, rng=np.random.default_rng(0))
 
 def test_laplace_numpy_matches_distribution():
     # 50k draws: the KS critical value at alpha=0.01 is 1.63/sqrt(n) = 0.0073, while the CDFs of Laplace(4) and
     # Laplace(4.4) (a 10% error in the scale) differ by up to 0.017, so such an error is caught with power > 0.99
-    x = laplace_mechanism(np.zeros(50_000), sensitivity=2.0, eps=0.5, rng=np.random.default_rng(1))
+    x = laplace_mechanism(np.zeros(50_000), sensitivity=2.0, eps=0.5, rng=np.random.default_rng(1), secure=False)
     assert stats.kstest(x, stats.laplace(scale=4.0).cdf).pvalue > 0.01
     assert stats.kstest(x, stats.laplace(scale=4.4).cdf).pvalue < 0.01
 
@@ -44,7 +45,7 @@ def test_gaussian_sigma_is_tight_and_below_classic():
     assert abs(est - 1e-3) < 2e-4
 
 def test_gaussian_numpy_scale():
-    x = gaussian_mechanism(np.zeros(20_000), 1.0, 1.0, 1e-5, rng=np.random.default_rng(2))
+    x = gaussian_mechanism(np.zeros(20_000), 1.0, 1.0, 1e-5, rng=np.random.default_rng(2), secure=False)
     assert abs(x.std() / gaussian_sigma(1.0, 1.0, 1e-5) - 1) < 0.03
 
 @pytest.mark.parametrize("secure", [False, pytest.param(True, marks=pytest.mark.slow)])
@@ -54,7 +55,7 @@ def test_exponential_mechanism_frequencies_match_closed_form(secure):
     p = np.exp(eps * u / (2 * sens)); p /= p.sum()
     n = 4000 if secure else 20_000
     rng = np.random.default_rng(3)
-    picks = np.array([exponential_mechanism(u, eps, sens, rng=rng, secure=secure) for _ in range(n)])
+    picks = np.array([exponential_mechanism(u, eps, sens, rng=None if secure else rng, secure=secure) for _ in range(n)])
     counts = np.bincount(picks, minlength=4)
     # chi-square goodness of fit at alpha = 0.001; a mechanism ignoring the factor 2 (p ~ exp(eps u)) is rejected
     assert stats.chisquare(counts, n * p).pvalue > 0.001
@@ -81,3 +82,62 @@ def test_ledger_sequential_and_parallel():
         with led.parallel("p"): led.charge("x", 1.0)
     other = PrivacyLedger(); other.charge("z", 2.0)
     assert math.isclose(led.extend(other, prefix="sub/").eps, e + 2.0)
+
+
+def _discrete_laplace_pmf(k, b):
+    a = math.exp(-1 / b)
+    return (1 - a) / (1 + a) * a ** np.abs(k)
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_laplace_counts_match_discrete_laplace(secure):
+    # chi-square of the noise against the discrete Laplace pmf of scale 2 (eps=0.5), and against scale 1 (eps=1):
+    # a sampler with the scale halved is rejected. Integers in, integers out.
+    n = 20_000 if not secure else 6_000
+    rng = np.random.default_rng(4) if not secure else None
+    out = laplace_counts(np.full(n, 50), 0.5, rng=rng, secure=secure)
+    assert out.dtype == np.int64
+    z = out - 50
+    edges = np.arange(-8, 10)          # bins ..., -8, -7, ..., 8, >= 9 (tails pooled)
+    obs = np.array([(z <= -8).sum()] + [(z == k).sum() for k in range(-7, 9)] + [(z >= 9).sum()])
+    def expected(b):
+        ks = np.arange(-7, 9)
+        tail = _discrete_laplace_pmf(8, b) / (1 - math.exp(-1 / b))
+        return n * np.r_[tail, _discrete_laplace_pmf(ks, b), tail * math.exp(-1 / b)]
+    assert stats.chisquare(obs, expected(2.0)).pvalue > 0.001
+    assert stats.chisquare(obs, expected(1.0) * obs.sum() / expected(1.0).sum()).pvalue < 0.001
+
+def test_laplace_counts_refuse_floats():
+    with pytest.raises(TypeError, match="integers"): laplace_counts(np.array([0.5]), 1.0)
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_threshold_release_probability_of_a_singleton_is_below_delta(secure):
+    # the share of releases in which a key of count 1 survives is the delta of the stability histogram;
+    # with a large delta (0.05) it is measurable: observed frequency <= delta (binomial bound), and the
+    # threshold one lower would exceed it
+    eps, delta = 1.0, 0.05
+    tau, _, d_map = count_threshold(eps, delta)   # the charged delta (closed form, >= OpenDP's map)
+    n = 3000
+    rng = np.random.default_rng(5) if not secure else None
+    hits = sum(0 in threshold_counts(np.array([1, 100]), eps, delta, rng=rng, secure=secure)[0] for _ in range(n))
+    assert stats.binomtest(hits, n, d_map, alternative="greater").pvalue > 0.001
+    assert stats.binomtest(hits, n, d_map / 2.5, alternative="greater").pvalue < 0.001   # has power: a delta 2.5x too small is caught
+    p_prev = sum(_discrete_laplace_pmf(k, 1 / eps) for k in range(tau - 2, 200))   # P[1 + Z >= tau - 1]
+    assert p_prev > delta
+
+def test_ledger_blocks_are_unique_per_release():
+    led = PrivacyLedger()
+    for _ in range(2):   # two releases, each with a parallel block of the same name
+        with led.parallel("alg3_depth0"):
+            led.charge("x", 1.0, branch=0); led.charge("x", 1.0, branch=1)
+    assert math.isclose(led.eps, 2.0)
+    one = PrivacyLedger()
+    with one.parallel("alg3_depth0"): one.charge("x", 1.25, branch=0)
+    assert math.isclose(PrivacyLedger().extend(one).extend(one).eps, 2.5)
+
+def test_ledger_relation_and_release_ready():
+    with pytest.raises(ValueError, match="relation"): PrivacyLedger(relation="bounded")
+    a = PrivacyLedger("one window", "replace-one"); a.charge("dp-sgd", 1.0, sampler="opacus-secure")
+    assert a.release_ready
+    a.charge("study draw", 0.1, sampler="numpy")
+    assert a.sound and not a.release_ready
+    with pytest.raises(ValueError, match="compose"): PrivacyLedger("one window").extend(a)
