@@ -75,11 +75,11 @@ def bench_ktehide(pts, sizes, rng):
         sel = rng.choice(users, size=min(n, len(users)), replace=False)
         p = pts[pts.uid.isin(sel)]
         A = kte_hide(p, 2, "1h", "1h", rng=np.random.default_rng(0), progress=False)
-        rows.append({"users": len(sel), "samples": len(p), **{s: A.timings[s] for s in ("pairwise_costs", "clustering", "hiding_sets", "merge", "total")},
+        rows.append({"users": len(sel), "samples": len(p), **{s: A.timings[s] for s in ("costs_and_clusters", "hiding_sets", "merge_and_repair", "total")},
                      "suppressed_pct": 100 * A.suppression_rate})
     df = pd.DataFrame(rows)
     big = df.tail(3)   # the largest sizes: small ones are dominated by fixed costs (and one spectral cluster)
-    growth = {s: float(np.polyfit(np.log(big.users), np.log(big[s].clip(lower=1e-4)), 1)[0]) for s in ("pairwise_costs", "clustering", "hiding_sets", "merge", "total")}
+    growth = {s: float(np.polyfit(np.log(big.users), np.log(big[s].clip(lower=1e-4)), 1)[0]) for s in ("costs_and_clusters", "hiding_sets", "merge_and_repair", "total")}
     return df, growth
 
 

@@ -6,6 +6,7 @@ import pytest
 from trajstudy import data
 from trajstudy.core import make_points
 from trajstudy.ktehide import kte_hide
+from trajstudy.verify import verify
 
 warnings.filterwarnings("ignore", message=".*coordinates 0,0.*")
 
@@ -18,9 +19,9 @@ def shanghai():
     return p
 
 
-@pytest.mark.parametrize("k,tau,eps", [(2, "1h", "1h"), (3, "2h", "1h")])
-def test_constraints_and_truthfulness(shanghai, k, tau, eps):
-    A = kte_hide(shanghai, k, tau, eps, rng=np.random.default_rng(0), progress=False)
+@pytest.mark.parametrize("k,tau,epoch_len,suppression", [(2, "1h", "1h", "subset"), (3, "2h", "1h", "subset"), (2, "1h", "30min", "node")])
+def test_constraints_and_truthfulness(shanghai, k, tau, epoch_len, suppression):
+    A = kte_hide(shanghai, k, tau, epoch_len, rng=np.random.default_rng(0), progress=False, repair=False, suppression=suppression)
     r = A.params["r"]
     hs = A.hiding_sets
     # k-1 distinct hiders, never the user itself
@@ -51,7 +52,17 @@ def test_constraints_and_truthfulness(shanghai, k, tau, eps):
         assert covered.sum() + len(sup) >= len(S)
     assert A.stats["n_published"] + A.stats["n_suppressed"] == len(P)
     assert (A.boxes.chi <= 1 + (r + 1) * (k - 1)).all()
-    assert set(A.timings) >= {"pairwise_costs", "clustering", "hiding_sets", "merge", "total"}
+    assert set(A.timings) >= {"costs_and_clusters", "hiding_sets", "merge", "total"}
+    # the paper's eligibility rule: a hiding set for window w only for users with samples in its last epoch w + r
+    E0 = A.params["epoch_origin"]; el = A.params["epoch_len"]
+    ep = ((P.t - E0) // el).to_numpy()
+    present = set(zip(P.uid, ep))
+    assert all((u, w + r) in present for u, w in zip(hs.uid, hs.window))
+    # and every user-epoch with samples is covered by some hiding set of the user, or suppressed there
+    have = set(zip(hs.uid, hs.window))
+    sup = set(zip(A.suppressed.uid, A.suppressed.epoch))
+    for u, e in present:
+        assert (u, e) in sup or any((u, w) in have for w in range(e - r, e + 1)), (u, e)
 
 
 def test_suppresses_what_cannot_be_hidden():
@@ -69,14 +80,50 @@ def test_suppresses_what_cannot_be_hidden():
     assert A.stats["n_published"] + A.stats["n_suppressed"] == len(pts)
     assert A.stats["n_suppressed"] > 0
     # hour 3 (11:00-12:00) has users a, c present only if they share a label; nothing published may hide nobody
-    from trajstudy.verify import verify
     assert len(verify(pts, A.boxes, 2, "1h").violations) == 0
+
+
+def test_repair_enforces_leakage_bound(shanghai):
+    "With the ε repair the verifier, and a brute-force leakage check on a sample of windows, find nothing beyond ε."
+    A0 = kte_hide(shanghai, 2, "1h", "1h", rng=np.random.default_rng(3), progress=False, repair=False)
+    A = kte_hide(shanghai, 2, "1h", "1h", rng=np.random.default_rng(3), progress=False)
+    v0 = verify(shanghai, A0.boxes, 2, "1h", max_leak="1h")
+    v = verify(shanghai, A.boxes, 2, "1h", max_leak="1h")
+    assert len(v0.leaks) > 0                                  # the paper's construction alone leaks beyond ε
+    assert len(v.violations) == 0 and len(v.leaks) == 0       # repaired
+    assert A.stats["n_published"] + A.stats["n_suppressed"] == len(shanghai)
+    assert A.stats["leaks_over_epoch"] == 0 and A.stats["violations"] == 0
+    # brute force on the windows that leaked before the repair: consistent records, then the adjacent learned runs
+    B = {u: g for u, g in A.boxes.groupby("uid")}
+    def covers(b, t, x, y):
+        return bool(((b.t_min <= t) & (t < b.t_max) & (b.x_min <= x) & (x < b.x_max) & (b.y_min <= y) & (y < b.y_max)).any())
+    P = shanghai.sort_values(["uid", "t"])
+    for r in v0.leaks.sample(min(25, len(v0.leaks)), random_state=0).itertuples():
+        S = P[P.uid == r.uid].reset_index(drop=True)
+        inw = (S.t >= r.t_start) & (S.t < r.t_start + pd.Timedelta("1h"))
+        own = B.get(r.uid)
+        if own is None: continue
+        K = [s for s in S[inw].itertuples() if covers(own, s.t, s.x, s.y)]
+        if not K: continue
+        C = [g for g in B.values() if all(covers(g, s.t, s.x, s.y) for s in K)]
+        learned = [all(covers(g, s.t, s.x, s.y) for g in C) for s in S.itertuples()]
+        idx = np.flatnonzero(inw)
+        a = idx[-1] + 1
+        while a < len(S) and learned[a]: a += 1
+        b = idx[0] - 1
+        while b >= 0 and learned[b]: b -= 1
+        leak = pd.Timedelta(0)
+        if a > idx[-1] + 1: leak += max(S.t[a - 1] + pd.Timedelta("1min") - (r.t_start + pd.Timedelta("1h")), pd.Timedelta(0))
+        if b < idx[0] - 1: leak += r.t_start - S.t[b + 1]
+        assert len(C) >= 2 and leak <= pd.Timedelta("1h"), (r.uid, r.t_start, len(C), leak)
 
 
 def test_bad_inputs(shanghai):
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="k must be"): kte_hide(shanghai, 1, "1h", "1h", rng=rng)
-    with pytest.raises(ValueError, match="multiple of eps"): kte_hide(shanghai, 2, "1h", "40min", rng=rng)
+    with pytest.raises(ValueError, match="multiple of epoch_len"): kte_hide(shanghai, 2, "1h", "40min", rng=rng)
+    with pytest.raises(ValueError, match="eligibility must be"): kte_hide(shanghai, 2, "1h", "1h", rng=rng, eligibility="all")
+    with pytest.raises(ValueError, match="cluster_size must be"): kte_hide(shanghai, 2, "1h", "1h", rng=rng, cluster_size=1)
     with pytest.raises(ValueError, match="at least 400 users"): kte_hide(shanghai, 400, "1h", "1h", rng=rng)
     with pytest.raises(ValueError, match="empty"): kte_hide(shanghai.iloc[:0], 2, "1h", "1h", rng=rng)
     with pytest.raises(TypeError, match="Generator"): kte_hide(shanghai, 2, "1h", "1h", rng=None)

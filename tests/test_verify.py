@@ -67,18 +67,73 @@ def test_matches_brute_force_attacker_on_random_boxes():
         assert min(c for (uu, s), c in bf.items() if uu == u) == ch[ch.uid == u].n_consistent.min()
 
 
-@pytest.mark.parametrize("k,tau,eps", [(2, "1h", "1h"), (3, "1h", "30min"), (2, "30min", "10min")])
-def test_kte_hide_output_passes(shanghai, k, tau, eps):
-    A = kte_hide(shanghai, k, tau, eps, rng=np.random.default_rng(1), progress=False)
-    v = verify(shanghai, A.boxes, k, tau, eps=eps)
+def brute_leakage(points, boxes, tau, bin_=pd.Timedelta("1min")):
+    "Per (user, window start at a sample): (adjacent leakage, literal leakage), by direct enumeration."
+    out = {}
+    def covers(b, r):
+        return bool(((b.t_min <= r.t) & (r.t < b.t_max) & (b.x_min <= r.x) & (r.x < b.x_max) & (b.y_min <= r.y) & (r.y < b.y_max)).any())
+    recs = {u: g for u, g in boxes.groupby("uid")}
+    for u, g in points.sort_values(["uid", "t"]).groupby("uid"):
+        S = list(g.itertuples()); own = recs.get(u)
+        if own is None: continue
+        for j, s0 in enumerate(S):
+            inw = [s0.t <= s.t < s0.t + tau for s in S]
+            Kp = [s for s, w in zip(S, inw) if w and covers(own, s)]
+            if not Kp: continue
+            C = [b for b in recs.values() if all(covers(b, s) for s in Kp)]
+            learned = [all(covers(b, s) for b in C) for s in S]
+            e = max(i for i, w in enumerate(inw) if w) + 1
+            a = e
+            while a < len(S) and learned[a]: a += 1
+            b = j - 1
+            while b >= 0 and learned[b]: b -= 1
+            adj = (max(S[a - 1].t + bin_ - (s0.t + tau), pd.Timedelta(0)) if a > e else pd.Timedelta(0)) + (s0.t - S[b + 1].t if b < j - 1 else pd.Timedelta(0))
+            before = [s.t for i, s in enumerate(S) if i < j and learned[i]]
+            after = [s.t for i, s in enumerate(S) if i >= e and learned[i]]
+            lit = (s0.t - min(before) if before else pd.Timedelta(0)) + (max(max(after) + bin_ - (s0.t + tau), pd.Timedelta(0)) if after else pd.Timedelta(0))
+            out[(u, s0.t)] = (adj, lit, len(C))
+    return out
+
+
+def test_leakage_matches_brute_force_on_random_boxes():
+    rng = np.random.default_rng(5)
+    t0 = pd.Timestamp("2024-01-01 08:00", tz="UTC")
+    n = 50
+    uid = rng.integers(0, 5, n)
+    t = t0 + pd.to_timedelta(rng.choice(180, n, replace=False), unit="min")
+    pts = make_points(uid, t, 31 + rng.integers(0, 3, n) * 0.001, 121 + rng.integers(0, 3, n) * 0.001, origin=(31.0, 121.0))
+    rows = []
+    for u in range(5):                                  # boxes around random sets of samples: records cover each other in patches
+        for _ in range(10):
+            S = pts.sample(int(rng.integers(2, 6)), random_state=int(rng.integers(1e9)))
+            rows.append((u, S.t.min().floor("1min"), S.t.max().floor("1min") + pd.Timedelta("1min"),
+                         S.x.min() - 1, S.x.max() + 1, S.y.min() - 1, S.y.max() + 1))
+    boxes = pd.DataFrame(rows, columns=["uid", "t_min", "t_max", "x_min", "x_max", "y_min", "y_max"])
+    tau = pd.Timedelta("20min")
+    v = verify(pts, boxes, k=2, tau=tau, max_leak="10min")
+    bf = brute_leakage(pts, boxes, tau)
+    ch = v.checked
+    assert len(ch) > 20 and (ch.leakage > pd.Timedelta(0)).sum() > 5 and (ch.leakage_literal > ch.leakage).sum() > 0
+    for r in ch.itertuples():
+        adj, lit, nc = bf[(r.uid, r.t_start)]
+        assert (r.leakage, r.leakage_literal, r.n_consistent) == (adj, lit, nc), (r.uid, r.t_start)
+    assert set(v.leaks.index) == set(ch[ch.leakage > pd.Timedelta("10min")].index)
+    assert set(v.leaks_literal.index) >= set(v.leaks.index)
+
+
+@pytest.mark.parametrize("k,tau,epoch_len", [(2, "1h", "1h"), (3, "1h", "30min"), (2, "30min", "10min")])
+def test_kte_hide_output_passes(shanghai, k, tau, epoch_len):
+    A = kte_hide(shanghai, k, tau, epoch_len, rng=np.random.default_rng(1), progress=False)
+    v = verify(shanghai, A.boxes, k, tau, max_leak=epoch_len)
     assert len(v.violations) == 0, v.violations.head()
+    assert len(v.leaks) == 0, v.leaks.head()
     assert len(v.checked) + 0 >= 0.5 * len(shanghai)
     assert v.checked.n_consistent.min() >= k
 
 
 def test_catches_broken_outputs(shanghai):
-    k, tau, eps = 2, "1h", "1h"
-    A = kte_hide(shanghai, k, tau, eps, rng=np.random.default_rng(2), progress=False)
+    k, tau, epoch_len = 2, "1h", "1h"
+    A = kte_hide(shanghai, k, tau, epoch_len, rng=np.random.default_rng(2), progress=False, repair=False)
     G = GridTrajs.from_points(shanghai)
     # 1. raw samples published as 1-minute, 100-m boxes
     raw = G.boxes_frame(G.uids[G.user_index], np.c_[G.t, G.t, G.x, G.x, G.y, G.y])
@@ -98,6 +153,6 @@ def test_catches_broken_outputs(shanghai):
     # 4. a second copy of one user's record under another name: k holds, but the attacker follows it all day
     u = A.boxes.uid.value_counts().index[0]
     dup = pd.concat([raw[raw.uid != u], A.boxes[A.boxes.uid == u][raw.columns], A.boxes[A.boxes.uid == u][raw.columns].assign(uid="twin")])
-    v4 = verify(shanghai, dup, k, tau, eps=eps)
+    v4 = verify(shanghai, dup, k, tau, max_leak=epoch_len)
     assert len(v4.violations[v4.violations.uid == u]) == 0
     assert len(v4.leaks[v4.leaks.uid == u]) > 0 and v4.checked[v4.checked.uid == u].leakage.max() > pd.Timedelta("3h")

@@ -49,10 +49,12 @@ def _cover_lists(pt, px, py, bt0, bt1, bx0, bx1, by0, by1, brec, max_dur):
 
 @njit(cache=True)
 def _windows(pt, uoff, urec, off, rec, n_rec, tau, bin_ns):
-    "Per window (one per sample): known, published-known, consistent records, leakage (ns) before and after."
+    "Per window (one per sample): known, published-known, consistent records, leakage (ns) before and after, adjacent and literal."
     n = pt.shape[0]
     n_known = np.zeros(n, np.int64); n_pub = np.zeros(n, np.int64); n_cand = np.zeros(n, np.int64)
     leak_b = np.zeros(n, np.int64); leak_a = np.zeros(n, np.int64)
+    lit_b = np.zeros(n, np.int64); lit_a = np.zeros(n, np.int64); n_learned = np.zeros(n, np.int64)
+    cons = np.full((n, 8), -1, np.int64)   # the first 8 consistent records of every window
     cnt = np.zeros(n_rec, np.int64); inC = np.zeros(n_rec, np.bool_)
     touched = np.empty(n_rec, np.int64)
     for u in range(uoff.shape[0] - 1):
@@ -81,6 +83,7 @@ def _windows(pt, uoff, urec, off, rec, n_rec, tau, bin_ns):
             for q in range(nt):
                 r = touched[q]
                 if cnt[r] == npub:
+                    if nc < 8: cons[j, nc] = r
                     nc += 1; inC[r] = True
             n_cand[j] = nc
             if npub > 0:   # follow i's samples outward while every consistent record covers them
@@ -101,9 +104,22 @@ def _windows(pt, uoff, urec, off, rec, n_rec, tau, bin_ns):
                     s -= 1
                 if s < j - 1: leak_b[j] = pt[j] - pt[s + 1]
                 if leak_a[j] < 0: leak_a[j] = 0
+                first = -1; last = -1; nl = 0   # literal reading: learned samples anywhere outside the window
+                for s in range(lo, hi):
+                    if s >= j and s < e: continue
+                    m = 0
+                    for q in range(off[s], off[s + 1]):
+                        if rec[q] >= 0 and inC[rec[q]]: m += 1
+                    if m == nc:
+                        nl += 1
+                        if s < j and first < 0: first = s
+                        if s >= e: last = s
+                n_learned[j] = nl
+                if first >= 0: lit_b[j] = pt[j] - pt[first]
+                if last >= 0: lit_a[j] = max(pt[last] + bin_ns - (pt[j] + tau), 0)
             for q in range(nt):
                 cnt[touched[q]] = 0; inC[touched[q]] = False
-    return n_known, n_pub, n_cand, leak_b, leak_a
+    return n_known, n_pub, n_cand, leak_b, leak_a, lit_b, lit_a, n_learned, cons
 
 # %% ../nbs/22_verify.ipynb #9ad1a037
 def _to_ns(s) -> np.ndarray:
@@ -117,8 +133,10 @@ class Verification:
     "What the attacker finds: one row per user and window start."
     k: int
     tau: pd.Timedelta
-    eps: pd.Timedelta | None
-    windows: pd.DataFrame        # uid, t_start, n_known, n_published, n_consistent, leak_before, leak_after, leakage
+    max_leak: pd.Timedelta | None   # the allowed leakage ε of k^τ,ε (a duration)
+    windows: pd.DataFrame        # uid, t_start, n_known, n_published, n_consistent, leak_before, leak_after, leakage, lit_before, lit_after, leakage_literal, n_learned
+    consistent: np.ndarray = None  # (windows, 8) codes into `records` of the first 8 consistent records per window (-1: none)
+    records: pd.Index = None     # the record (uid) of each code
     @property
     def checked(self) -> pd.DataFrame:
         "Windows in which the attacker can match something published."
@@ -130,33 +148,45 @@ class Verification:
         return c[c.n_consistent < self.k]
     @property
     def leaks(self) -> pd.DataFrame:
-        "Windows whose leakage exceeds ε (empty if ε was not given)."
-        if self.eps is None: return self.checked.iloc[:0]
+        "Windows whose adjacent leakage (the runs of learned samples next to the window) exceeds ε (empty if ε was not given)."
+        if self.max_leak is None: return self.checked.iloc[:0]
         c = self.checked
-        return c[c.leakage > self.eps]
+        return c[c.leakage > self.max_leak]
+    @property
+    def leaks_literal(self) -> pd.DataFrame:
+        "Windows whose literal leakage (from the window to the farthest learned sample, anywhere in the data) exceeds ε."
+        if self.max_leak is None: return self.checked.iloc[:0]
+        c = self.checked
+        return c[c.leakage_literal > self.max_leak]
     @property
     def ok(self) -> bool: return len(self.violations) == 0 and len(self.leaks) == 0
     def summary(self) -> dict:
         c = self.checked
-        return {"k": self.k, "tau_min": self.tau / pd.Timedelta("1min"),
-                "eps_min": None if self.eps is None else self.eps / pd.Timedelta("1min"),
+        m = pd.Timedelta("1min")
+        return {"k": self.k, "tau_min": self.tau / m, "max_leak_min": None if self.max_leak is None else self.max_leak / m,
                 "windows": len(self.windows), "checked": len(c), "violations": len(self.violations),
                 "users_violated": int(self.violations.uid.nunique()),
                 "min_consistent": int(c.n_consistent.min()) if len(c) else None,
-                "leakage_max_min": float(c.leakage.max() / pd.Timedelta("1min")) if len(c) else 0.0,
-                "leakage_mean_min": float(c.leakage.mean() / pd.Timedelta("1min")) if len(c) else 0.0,
-                "leaks_over_eps": len(self.leaks)}
+                "leakage_max_min": float(c.leakage.max() / m) if len(c) else 0.0,
+                "leakage_mean_min": float(c.leakage.mean() / m) if len(c) else 0.0,
+                "leaks_over_eps": len(self.leaks), "leaks_over_eps_literal": len(self.leaks_literal)}
+    def __repr__(self):
+        s = self.summary()
+        return (f"Verification(k={self.k}, tau={self.tau}, max_leak={self.max_leak}: {s['checked']} windows checked, "
+                f"{s['violations']} violations, {s['leaks_over_eps']} adjacent / {s['leaks_over_eps_literal']} literal leaks beyond ε)")
+    def _repr_markdown_(self):
+        return "| | |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in self.summary().items())
 
 def verify(points:pd.DataFrame, # the original points (uid, t, x, y, ...) the attacker may know
            published:pd.DataFrame, # the published generalized samples (validate_boxes columns)
            k:int, # required number of consistent records
            tau, # attacker knowledge: a duration (e.g. "1h", pd.Timedelta)
-           eps=None, # allowed leakage (a duration); only reported against
+           max_leak=None, # allowed leakage, the paper's ε (a duration); only reported against
            time_bin:str="1min", # time granularity of the data (the slot a sample occupies)
           ) -> Verification:
     "Check k^τ,ε-anonymity of `published` against an attacker who knows any τ-window of a user's `points`."
     if int(k) != k or k < 2: raise ValueError(f"k must be an integer >= 2, got {k}")
-    tau = pd.Timedelta(tau); eps = None if eps is None else pd.Timedelta(eps)
+    tau = pd.Timedelta(tau); max_leak = None if max_leak is None else pd.Timedelta(max_leak)
     if tau <= pd.Timedelta(0): raise ValueError(f"tau must be a positive duration, got {tau}")
     pts = validate_points(points)
     pub = validate_boxes(published) if len(published) else published
@@ -178,8 +208,12 @@ def verify(points:pd.DataFrame, # the original points (uid, t, x, y, ...) the at
     uoff = np.r_[starts, len(pcode)].astype(np.int64)
     urec = pcode[starts].astype(np.int64)
     bin_ns = int(pd.Timedelta(time_bin).value)
-    nk, npub, nc, lb, la = _windows(pt, uoff, urec, off, rec, len(uid_all), int(tau.value), bin_ns)
+    nk, npub, nc, lb, la, lib, lia, nl, cons = _windows(pt, uoff, urec, off, rec, len(uid_all), int(tau.value), bin_ns)
+    td = lambda a: pd.to_timedelta(a, unit="ns")
     w = pd.DataFrame({"uid": pts["uid"].to_numpy(), "t_start": pts["t"].to_numpy(), "n_known": nk, "n_published": npub,
-                      "n_consistent": nc, "leak_before": pd.to_timedelta(lb, unit="ns"), "leak_after": pd.to_timedelta(la, unit="ns")})
+                      "n_consistent": nc, "leak_before": td(lb), "leak_after": td(la), "lit_before": td(lib), "lit_after": td(lia),
+                      "n_learned": nl})
     w["leakage"] = w.leak_before + w.leak_after
-    return Verification(int(k), tau, eps, w)
+    w["leakage_literal"] = w.lit_before + w.lit_after
+    return Verification(int(k), tau, max_leak, w, cons, uid_all)
+
