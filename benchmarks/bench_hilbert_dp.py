@@ -14,14 +14,17 @@ import numpy as np
 import pandas as pd
 
 from trajstudy import data, dpr, hilbert_dp
+from trajstudy.core import PublicBox
+
+LAT, LON, NAME = data.REGISTRY["shanghai-telecom"].public_point
+BOX = PublicBox.around(LAT, LON, 30_000, source=NAME)
 
 
 def real_grid():
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", message=".*0,0.*")
         g = data.resample_grid(data.load("shanghai-telecom", day="2014-06-14"))
-    X = hilbert_dp.grid_trajectories(g).xy
-    return X[(np.abs(X) <= 30_000).all(axis=(1, 2))]
+    return hilbert_dp.public_grid(hilbert_dp.keep_inside(g, BOX), BOX).xy
 
 
 def best_of(f, reps):
@@ -54,12 +57,13 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3)
     a = ap.parse_args(argv)
     X = real_grid()
-    box = (-30_000.0, 30_000.0, -30_000.0, 30_000.0)
     rng = np.random.default_rng(0)
     methods = {"hilbert": hilbert_dp.publish, "dpr": dpr.publish}
 
-    def timing(method, mode, Xn, k):
-        return best_of(lambda r: methods[method](Xn, a.eps, k, rng=np.random.default_rng(r), mode=mode, bounds=box), a.reps)
+    def timing(method, mode, Xn, k, secure=False):
+        "Study sampler (numpy, reproducible) by default; secure=True: every draw from OpenDP."
+        kw = (lambda r: dict(secure=True)) if secure else (lambda r: dict(rng=np.random.default_rng(r), secure=False))
+        return best_of(lambda r: methods[method](Xn, a.eps, k, bounds=BOX, mode=mode, **kw(r)), a.reps)
 
     rows = []
     for n in a.sizes:
@@ -83,6 +87,12 @@ def main(argv=None):
         d = by_n[by_n["mode"] == mode]
         growth = {m: d[f"{m}_s"].iat[-1] / d[f"{m}_s"].iat[0] for m in ("hilbert", "dpr")}
         print(f"{mode}: N x{a.sizes[-1] / a.sizes[0]:.0f} -> hilbert time x{growth['hilbert']:.1f}, dpr time x{growth['dpr']:.1f}")
+    # the price of the secure sampler (OpenDP measurements) against the study's numpy sampler, sound mode
+    n = a.sizes[-1]
+    Xn = X[rng.integers(0, len(X), n)] + rng.normal(0, 50, (n, X.shape[1], 2))
+    for method in methods:
+        t_np, t_sec = timing(method, "sound", Xn, a.k), timing(method, "sound", Xn, a.k, secure=True)
+        print(f"{method} sound, N={n}: numpy sampler {t_np:.3f} s, OpenDP sampler {t_sec:.3f} s (x{t_sec / t_np:.2f})")
     # vectorized vs scalar Hilbert index
     order, m = 16, 200_000
     ix, iy = rng.integers(0, 1 << order, m), rng.integers(0, 1 << order, m)
