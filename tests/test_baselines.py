@@ -54,11 +54,43 @@ def test_glove_is_truthful_and_never_beats_kmerge():
         for b in g.boxes:
             assert all(any(inside(b, s) for s in a) for a in tr)                    # every box holds every user
         bb = g.boxes[np.argsort(g.boxes[:, 0])]
-        if (bb[1:, 0] > bb[:-1, 1]).all():                                          # a time-coherent partition
-            n_coherent += 1
-            cost = ((bb[:, 1] - bb[:, 0] + 1) * ((bb[:, 3] - bb[:, 2] + 1) + (bb[:, 5] - bb[:, 4] + 1))).sum()
-            assert k_merge(tr).cost <= cost
-    assert n_coherent > 20
+        assert (bb[1:, 0] > bb[:-1, 1]).all() and g.time_coherent                  # always a time-coherent partition
+        n_coherent += 1
+        cost = ((bb[:, 1] - bb[:, 0] + 1) * ((bb[:, 3] - bb[:, 2] + 1) + (bb[:, 5] - bb[:, 4] + 1))).sum()
+        assert k_merge(tr).cost <= cost                                             # k-merge is optimal among them
+    assert n_coherent == 150
+
+
+def test_glove_merge_is_the_least_effort_monotone_assignment():
+    "Two fingerprints: the DP's assignment costs no more than any monotone assignment found by enumeration."
+    from itertools import combinations_with_replacement
+    from trajstudy.baselines import _efforts, _merge_fingerprints
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        a, b = rand_tuple(rng, 2, n_max=5, t_range=200, xy=30)
+        A = np.c_[a[:, 0], a[:, 0], a[:, 1], a[:, 1], a[:, 2], a[:, 2]]; B = np.c_[b[:, 0], b[:, 0], b[:, 1], b[:, 1], b[:, 2], b[:, 2]]
+        if len(np.unique(a[:, 0])) < len(a) or len(np.unique(b[:, 0])) < len(b): continue
+        if len(A) > len(B): A, B = B, A
+        E = _efforts(A, B, 200.0, 480.0, 0.5)
+        best = min(sum(E[q, j] for j, q in enumerate(asg)) for asg in combinations_with_replacement(range(len(A)), len(B)))
+        out = _merge_fingerprints(A, B, E)
+        assert (out[1:, 0] > out[:-1, 1]).all()
+        for s in np.r_[A, B]: assert any(o[0] <= s[0] <= o[1] and o[2] <= s[2] <= o[3] and o[4] <= s[4] <= o[5] for o in out)
+        # re-derive the DP's assignment cost: every B box joined the A box it shares a group with before fusing
+        f = E[:, 0].copy()
+        for j in range(1, len(B)): f = E[:, j] + np.minimum.accumulate(f)
+        assert abs(f.min() - best) < 1e-9
+
+
+def test_w4m_translation_and_trash():
+    far = [np.array([[0, 0, 0], [30, 0, 0]]), np.array([[0, 100, 0], [30, 100, 0]])]
+    w = w4m_l(far, delta=20)
+    assert abs(w.translation - 40) < 1e-9 and w.success and w.created == 0 and w.deleted == 0
+    assert np.allclose(w.space_km(), 2.2)
+    w0 = w4m_l(far, delta=0)
+    assert abs(w0.translation - 50) < 1e-9
+    wt = w4m_l(far, trash=50)
+    assert not wt.success and wt.trashed == 1 and wt.deleted == 2 and len(wt.boxes) == 0
 
 
 def test_groups_and_leftovers():

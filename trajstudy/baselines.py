@@ -22,24 +22,34 @@ class GeneralizedTuple:
     success: bool                 # the k trajectories became indistinguishable
     boxes: np.ndarray             # (Z, 6) inclusive grid boxes of the published samples (empty if none)
     n_input: int = 0              # samples in the k input trajectories
-    deleted: int = 0              # input samples removed (W4M)
-    created: int = 0              # samples invented (W4M)
+    deleted: int = 0              # input samples removed (W4M: unmatched, or in trashed trajectories)
+    created: int = 0              # published samples invented (W4M: interpolated)
+    trashed: int = 0              # trajectories trashed as outliers (W4M)
+    translation: float = 0.0      # mean distance (cells) a published sample was moved to enter the cylinder (W4M)
+    n_published: int = 0          # samples published (W4M: k per pivot time); 0: as many as boxes x k
     @property
     def time_min(self) -> np.ndarray: return (self.boxes[:, 1] - self.boxes[:, 0] + 1).astype(float)
     def space_km(self, cell_m:float=100.0) -> np.ndarray:
         b = self.boxes
         return ((b[:, 3] - b[:, 2] + 1) + (b[:, 5] - b[:, 4] + 1)) * cell_m / 1000.0
+    @property
+    def time_coherent(self) -> bool:
+        b = self.boxes[np.argsort(self.boxes[:, 0], kind="stable")]
+        return bool((b[1:, 0] > b[:-1, 1]).all())
     def summary(self, cell_m:float=100.0) -> dict:
         ok = self.success and len(self.boxes)
         return {"method": self.method, "success": bool(self.success),
                 "time_min": float(self.time_min.mean()) if ok else np.nan,
                 "space_km": float(self.space_km(cell_m).mean()) if ok else np.nan,
+                "n_generalized": len(self.boxes), "time_coherent": self.time_coherent if ok else np.nan,
                 "deleted_pct": 100 * self.deleted / self.n_input if self.n_input else 0.0,
-                "created_pct": 100 * self.created / self.n_input if self.n_input else 0.0}
+                "created_pct": 100 * self.created / self.n_published if self.n_published else 0.0,
+                "translation_km": self.translation * cell_m / 1000.0, "trashed": self.trashed}
 
 def _check_tuple(trajs) -> list:
     if len(trajs) < 2: raise ValueError(f"a k-tuple needs k >= 2 trajectories, got {len(trajs)}")
     return [_as_traj(a, i) for i, a in enumerate(trajs)]
+
 
 # %% ../nbs/23_baselines.ipynb #8b972fd8
 STATIC_GRIDS = (("2h", 4.0), ("4h", 10.0), ("8h", 20.0))
@@ -84,24 +94,42 @@ def _align_linear(tp, t, tol):
 
 def w4m_l(trajs:list, # k trajectories in grid units
           time_tol:int=60, # alignment tolerance, in time units (minutes)
+          delta:float=20.0, # cylinder diameter δ, in cells (2 km); 0: collapse on one point
+          trash:float|None=None, # trash a trajectory whose mean aligned distance to the pivot exceeds this (cells); None: keep all
          ) -> GeneralizedTuple:
-    "W4M-L on a k-tuple: align to a pivot (deleting and creating samples), then collapse into one cylinder (δ = 0)."
+    "W4M-L on a k-tuple: align to a pivot (deleting and creating samples), trash outliers, translate into a cylinder of diameter δ."
     arrs = _check_tuple(trajs)
     p = int(np.argmax([len(a) for a in arrs]))
     tp = arrs[p][:, 0]
-    T = np.empty((len(arrs), len(tp))); X = np.empty_like(T); Y = np.empty_like(T)
+    T = np.empty((len(arrs), len(tp))); X = np.empty_like(T); Y = np.empty_like(T); hit_all = np.ones_like(T, bool)
     deleted = created = 0
     for i, a in enumerate(arrs):
         if i == p:
             T[i], X[i], Y[i] = tp, arrs[p][:, 1], arrs[p][:, 2]; continue
         m = _align_linear(tp, a[:, 0], time_tol)
-        hit = m >= 0
+        hit = m >= 0; hit_all[i] = hit
         deleted += len(a) - hit.sum(); created += (~hit).sum()
         T[i] = np.where(hit, a[np.maximum(m, 0), 0], tp)
         X[i] = np.where(hit, a[np.maximum(m, 0), 1], _interp_hold(tp, a[:, 0], a[:, 1]))
         Y[i] = np.where(hit, a[np.maximum(m, 0), 2], _interp_hold(tp, a[:, 0], a[:, 2]))
-    boxes = np.c_[T.min(0), T.max(0), np.floor(X.min(0)), np.floor(X.max(0)), np.floor(Y.min(0)), np.floor(Y.max(0))].astype(np.int64)
-    return GeneralizedTuple("W4M-L", True, boxes, sum(map(len, arrs)), int(deleted), int(created))
+    if trash is not None:
+        d = (np.abs(X - X[p]) + np.abs(Y - Y[p])).mean(1)
+        out = (d > trash) & (np.arange(len(arrs)) != p)
+        if out.any():                 # a trashed trajectory is deleted whole: the tuple cannot be k-anonymous any more
+            return GeneralizedTuple("W4M-L", False, np.zeros((0, 6), np.int64), sum(map(len, arrs)),
+                                    int(sum(len(a) for a, o in zip(arrs, out) if o)), 0, trashed=int(out.sum()))
+    cx, cy = X.mean(0), Y.mean(0)     # cylinder axis: the mean position at every pivot time
+    r = delta / 2
+    dx, dy = X - cx, Y - cy
+    dist = np.hypot(dx, dy)
+    scale = np.where(dist > r, r / np.maximum(dist, 1e-12), 1.0)
+    Xt, Yt = cx + dx * scale, cy + dy * scale
+    moved = dist - np.minimum(dist, r)
+    boxes = np.c_[T.min(0), T.max(0), np.floor(Xt.min(0)), np.floor(Xt.max(0)), np.floor(Yt.min(0)), np.floor(Yt.max(0))].astype(np.int64)
+    n_pub = int(T.size)
+    return GeneralizedTuple("W4M-L", True, boxes, sum(map(len, arrs)), int(deleted), int(created),
+                            translation=float(moved[hit_all].mean()) if hit_all.any() else 0.0, n_published=n_pub)
+
 
 # %% ../nbs/23_baselines.ipynb #c27f55ee
 def _efforts(A, B, phi_s, phi_t, w_s):
@@ -111,34 +139,58 @@ def _efforts(A, B, phi_s, phi_t, w_s):
     y0 = np.minimum(A[:, None, 4], B[None, :, 4]); y1 = np.maximum(A[:, None, 5], B[None, :, 5])
     return w_s * ((x1 - x0 + 1) + (y1 - y0 + 1)) / phi_s + (1 - w_s) * (t1 - t0 + 1) / phi_t
 
+def _union(b):
+    return [b[:, 0].min(), b[:, 1].max(), b[:, 2].min(), b[:, 3].max(), b[:, 4].min(), b[:, 5].max()]
+
 def _merge_fingerprints(A, B, E):
-    "Generalize every box with its best partner; linked boxes become one generalized box."
+    """Merge the longer fingerprint B into the shorter A, time-coherently: every box of B joins one box of A, in time
+    order (a monotone assignment of least total effort, by dynamic programming); boxes of A left without a partner
+    are folded into the cheaper neighbouring group; groups that overlap in time are fused."""
+    if len(A) > len(B): A, B, E = B, A, E.T
     nA, nB = len(A), len(B)
-    parent = np.arange(nA + nB)
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]; i = parent[i]
-        return i
-    for i, j in list(enumerate(E.argmin(1))) + [(i, j) for j, i in enumerate(E.argmin(0))]:
-        ri, rj = find(i), find(nA + j)
-        if ri != rj: parent[ri] = rj
-    roots = np.array([find(i) for i in range(nA + nB)])
-    allb = np.r_[A, B]
-    out = []
-    for r in np.unique(roots):
-        g = allb[roots == r]
-        out.append([g[:, 0].min(), g[:, 1].max(), g[:, 2].min(), g[:, 3].max(), g[:, 4].min(), g[:, 5].max()])
-    out = np.array(out, dtype=np.int64)
-    return out[np.argsort(out[:, 0], kind="stable")]
+    Eb = E.T                                           # (nB, nA): effort of B_j joining A_q
+    f = Eb[0].copy(); arg = np.zeros((nB, nA), np.int64)
+    for j in range(1, nB):                             # f[q] = Eb[j, q] + min over q' <= q of f_prev[q']
+        cm = np.minimum.accumulate(f)
+        arg[j] = np.maximum.accumulate(np.where(f == cm, np.arange(nA), 0))   # latest running minimum at or before q
+        f = Eb[j] + cm
+    q = int(np.argmin(f)); assign = np.empty(nB, np.int64)
+    for j in range(nB - 1, -1, -1):
+        assign[j] = q; q = int(arg[j, q])
+    groups = [[A[q]] + [B[j] for j in np.flatnonzero(assign == q)] for q in range(nA)]
+    has = [len(g) > 1 for g in groups]
+    out = []                                           # fold leftovers of A into the cheaper neighbour that has a partner
+    for q in range(nA):
+        if has[q]: out.append([np.array(groups[q])]); continue
+        out.append(None)
+    for q in range(nA):
+        if has[q]: continue
+        cand = [p for p in (q - 1, q + 1) if 0 <= p < nA and has[p]]
+        if not cand:
+            cand = [p for p in range(nA) if has[p]]
+            cand = [min(cand, key=lambda p: abs(p - q))]
+        cost = [(_efforts(A[[q]], np.array([_union(np.concatenate(out[p]))]), 1, 1, .5)[0, 0], p) for p in cand]
+        out[min(cost)[1]].append(A[[q]])
+    boxes = np.array([_union(np.concatenate(g)) for g in out if g is not None], dtype=np.int64)
+    boxes = boxes[np.argsort(boxes[:, 0], kind="stable")]
+    fused = [boxes[0]]                                 # time coherence: fuse boxes that overlap in time
+    for b in boxes[1:]:
+        if b[0] <= fused[-1][1]: fused[-1] = np.array(_union(np.array([fused[-1], b])))
+        else: fused.append(b)
+    return np.array(fused, dtype=np.int64)
 
 def glove(trajs:list, # k trajectories in grid units
           phi_s:float=200.0, # largest tolerated spatial span, in cells (20 km)
           phi_t:float=480.0, # largest tolerated temporal span, in minutes (8 h)
           w_s:float=0.5, # weight of space in the stretch effort
          ) -> GeneralizedTuple:
-    "GLOVE on a k-tuple: greedily merge the two fingerprints of least stretch effort until one remains."
+    "GLOVE on a k-tuple: greedily merge the two fingerprints of least stretch effort (time-coherently) until one remains."
     arrs = _check_tuple(trajs)
-    fps = [np.c_[a[:, 0], a[:, 0], a[:, 1], a[:, 1], a[:, 2], a[:, 2]] for a in arrs]
+    fps = []
+    for a in arrs:                                     # a fingerprint: one box per minute with samples (time coherent)
+        cut = np.flatnonzero(np.r_[True, np.diff(a[:, 0]) != 0])
+        fps.append(np.c_[a[cut, 0], a[cut, 0], np.minimum.reduceat(a[:, 1], cut), np.maximum.reduceat(a[:, 1], cut),
+                         np.minimum.reduceat(a[:, 2], cut), np.maximum.reduceat(a[:, 2], cut)])
     while len(fps) > 1:
         best = None
         for i in range(len(fps)):
@@ -150,6 +202,7 @@ def glove(trajs:list, # k trajectories in grid units
         merged = _merge_fingerprints(fps[i], fps[j], E)
         fps = [f for q, f in enumerate(fps) if q not in (i, j)] + [merged]
     return GeneralizedTuple("GLOVE", True, fps[0], sum(map(len, arrs)))
+
 
 # %% ../nbs/23_baselines.ipynb #3577b81e
 def random_k_groups(n_users:int, k:int, rng:np.random.Generator):
