@@ -93,6 +93,30 @@ def test_secure_float_laplace_within_eps():
     check_real("laplace_mechanism secure (float)", res)
 
 
+# ---- gaussian_mechanism: OpenDP's float Gaussian on the value itself ----------------------------------------------------
+G_EPS, G_DELTA = 1.0, 1e-2
+G_FEATURES = {"value": lambda o: o[0], "abs": lambda o: abs(o[0]), "low_bit": lambda o: low_mantissa_bit(o[0])}
+
+
+def batched_gaussian(sensitivity):
+    return lambda c, n, rng: list(privacy.gaussian_mechanism(np.repeat(np.asarray(c, float), n), sensitivity, G_EPS, G_DELTA).reshape(n, 1))
+
+
+def test_gaussian_mechanism_within_eps_delta():
+    """Real: analytic-Gaussian sigma for (1, 0.01) at sensitivity 1, secure OpenDP sampler; neighbours 0 vs 1."""
+    res = audit(batched_gaussian(1.0), np.array([0.0]), np.array([1.0]), features=G_FEATURES, claimed_eps=G_EPS,
+                delta=G_DELTA, n_select=4000, n_test=8000, alpha=ALPHA, batched=True, seed=12)
+    check_real("gaussian_mechanism eps=1 delta=0.01", res)
+
+
+def test_gaussian_mechanism_sigma_halved_is_caught():
+    """Mutant: sigma computed for sensitivity 1/2 (noise halved) while the shift is 1: true eps ~2.3 at delta 0.01.
+    Power: the best tail threshold gives an expected bound of ~1.6 > 1 with 8000 runs per side."""
+    res = audit(batched_gaussian(0.5), np.array([0.0]), np.array([1.0]), features=G_FEATURES, claimed_eps=G_EPS,
+                delta=G_DELTA, n_select=4000, n_test=8000, alpha=ALPHA, batched=True, seed=13)
+    check_mutant("gaussian_mechanism, sigma halved", res)
+
+
 # ---- threshold_counts: the stability histogram (support released only above the threshold) ---------------------------
 TH_EPS, TH_DELTA = 1.0, 1e-3
 TH_PAIRS = [(np.array([20]), np.array([20, 1])),   # D' has one more record, under a key nobody else has
