@@ -6,7 +6,7 @@ Docs: https://trajstudy.github.io/trajstudy/stdpgan.html.md"""
 
 # %% ../nbs/30_stdpgan.ipynb #0b6a0aca
 from __future__ import annotations
-import functools, math, os, time, warnings
+import copy, functools, inspect, math, os, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -21,8 +21,9 @@ from .privacy import check_eps, check_delta, check_rng, PrivacyLedger
 # %% auto #0
 __all__ = ['VARIANTS', 'RDP_ORDERS', 'scale_to_unit', 'unscale_from_unit', 'prepare_windows', 'threshold_graph',
            'normalized_adjacency', 'spectral_embedding', 'TransConvGenerator', 'MLPGenerator', 'TokenAttention',
-           'TokenMLP', 'STDiscriminator', 'MLPDiscriminator', 'build_models', 'check_training_privacy',
-           'accountant_epsilons', 'noise_multiplier_for', 'dp_accounting_epsilons', 'TrainedGAN', 'train']
+           'TokenMLP', 'STDiscriminator', 'MLPDiscriminator', 'build_models', 'check_training_privacy', 'group_privacy',
+           'accountant_epsilons', 'pld_epsilon', 'noise_multiplier_for', 'rdp_epsilon', 'dp_accounting_epsilons',
+           'ReplaceOneGaussianPRV', 'replace_one_epsilons', 'dp_sgd_plan', 'TrainedGAN', 'TrainingDiagnostics', 'train']
 
 # %% ../nbs/30_stdpgan.ipynb #260e7c2c
 def _as_windows(series, window:int, stride:int|None, mask=None):
@@ -215,20 +216,29 @@ def build_models(variant:str, n_nodes:int, window:int, adjacency:np.ndarray|None
     return G, D
 
 # %% ../nbs/30_stdpgan.ipynb #3d6f93a2
-def check_training_privacy(epsilon, delta, n_records:int) -> tuple[float, float]:
-    "Validate `(epsilon, delta)` for `n_records` training windows: eps > 0 (inf = no DP), 0 < delta < 1/n."
+def check_training_privacy(epsilon, delta, nominal_records:int|None=None) -> tuple[float, float]:
+    "Validate public `(epsilon, delta)`: eps > 0 (inf = no DP), 0 < delta < 1/nominal_records; delta defaults to 1/(10 nominal_records)."
     eps = check_eps(epsilon, "epsilon", allow_inf=True)
     if math.isinf(eps): return eps, 0.0 if delta is None else float(delta)
-    d = (1 / (10 * n_records)) if delta is None else check_delta(delta, "delta", allow_zero=False)
-    if d >= 1 / n_records:
-        raise ValueError(f"delta must be < 1/number of records = 1/{n_records} = {1 / n_records:.3g}, got {delta}: "
+    if delta is None:
+        if nominal_records is None:
+            raise ValueError("delta is needed: pass delta= (public), or nominal_records= (a public count of records) "
+                             "to default to delta = 1/(10 nominal_records); it is never derived from the data")
+        return eps, 1 / (10 * nominal_records)
+    d = check_delta(delta, "delta", allow_zero=False)
+    if nominal_records is not None and d >= 1 / nominal_records:
+        raise ValueError(f"delta must be < 1/number of records = 1/{nominal_records} = {1 / nominal_records:.3g}, got {delta}: "
                          "a larger delta allows releasing a record outright")
     return eps, d
+
+def group_privacy(epsilon:float, delta:float, k:int) -> tuple[float, float]:
+    "(eps, delta) for a group of `k` records from a per-record (eps, delta): (k eps, k e^{(k-1) eps} delta)."
+    return k * epsilon, k * math.exp((k - 1) * epsilon) * delta
 
 def _torch_seed(rng:np.random.Generator) -> int: return int(rng.integers(0, 2**62))
 
 def _discriminator_step(D, opt_d, G, real, n_fake:int, z_gen:torch.Generator, device):
-    "One private (or plain) discriminator step: one forward pass on real + `n_fake` fake rows, one backward."
+    "One private (or plain) discriminator step on real + `n_fake` fake rows; returns (released, diagnostics)."
     with torch.no_grad():
         z = torch.randn(n_fake, G.z_dim, generator=z_gen, device="cpu").to(device)
         fake = G(z)
@@ -239,10 +249,10 @@ def _discriminator_step(D, opt_d, G, real, n_fake:int, z_gen:torch.Generator, de
     loss = F.binary_cross_entropy_with_logits(logits, y)
     loss.backward()
     opt_d.step()
-    with torch.no_grad():
+    with torch.no_grad():   # d_fake: the private D (before this update) on fake rows only, post-processing
         d_real = torch.sigmoid(logits[:len(real)]).mean().item() if len(real) else float("nan")
         d_fake = torch.sigmoid(logits[len(real):]).mean().item()
-    return dict(d_loss=loss.item(), d_real=d_real, d_fake=d_fake, n_real=len(real), n_fake=n_fake)
+    return dict(d_fake=d_fake, n_fake=n_fake), dict(d_loss=loss.item(), d_real=d_real, n_real=len(real))
 
 def _generator_step(G, D, opt_g, opt_d, batch:int, z_gen:torch.Generator, device):
     "One generator step through the discriminator, with its per-sample hooks disabled and its gradients cleared after."
@@ -265,7 +275,7 @@ def _generator_step(G, D, opt_g, opt_d, batch:int, z_gen:torch.Generator, device
     return dict(g_loss=loss.item())
 
 # %% ../nbs/30_stdpgan.ipynb #2ff26797
-RDP_ORDERS = [1 + x / 20 for x in range(1, 100)] + list(range(6, 257))   # wider than Opacus' default, so small eps is not capped
+RDP_ORDERS = [1 + x / 4 for x in range(1, 20)] + list(range(6, 257))   # to 256, wider than Opacus' default, so small eps is not capped
 
 @functools.lru_cache(maxsize=1024)
 def accountant_epsilons(noise_multiplier:float, sample_rate:float, steps:int, delta:float) -> dict:
@@ -278,11 +288,26 @@ def accountant_epsilons(noise_multiplier:float, sample_rate:float, steps:int, de
         warnings.filterwarnings("ignore", message="Optimal order is the")   # PRV bounds its domain with default RDP orders
         return dict(eps_prv=float(prv.get_epsilon(delta)), eps_rdp=float(rdp.get_epsilon(delta, alphas=RDP_ORDERS)))
 
+@functools.lru_cache(maxsize=4096)
+def pld_epsilon(noise_multiplier:float, sample_rate:float, steps:int, delta:float, relation:str="add/remove",
+                discretization:float=1e-3, # PLD's value discretization (pessimistic rounding: an upper bound)
+               ) -> float:
+    "eps of `steps` Poisson-sampled Gaussian steps from dp-accounting's PLD, under add/remove or replace-one (cached)."
+    import dp_accounting
+    from dp_accounting.pld import pld_privacy_accountant
+    rel = {"add/remove": dp_accounting.NeighboringRelation.ADD_OR_REMOVE_ONE, "replace-one": dp_accounting.NeighboringRelation.REPLACE_ONE}[relation]
+    ev = dp_accounting.SelfComposedDpEvent(dp_accounting.PoissonSampledDpEvent(float(sample_rate), dp_accounting.GaussianDpEvent(float(noise_multiplier))), int(steps))
+    pld = pld_privacy_accountant.PLDAccountant(rel, value_discretization_interval=discretization)
+    pld.compose(ev)
+    return float(pld.get_epsilon(delta))
+
 @functools.lru_cache(maxsize=256)
-def noise_multiplier_for(epsilon:float, delta:float, sample_rate:float, steps:int, accountant:str="prv", rel_tol:float=0.01) -> float:
-    "Noise multiplier whose eps over `steps` Poisson-sampled steps is <= `epsilon` and within `rel_tol` of it (cached)."
+def noise_multiplier_for(epsilon:float, delta:float, sample_rate:float, steps:int, accountant:str="pld", rel_tol:float=0.01) -> float:
+    "Noise multiplier whose add/remove eps over `steps` Poisson-sampled steps is <= `epsilon` and within `rel_tol` of it (cached)."
     from scipy.optimize import brentq
-    def eps_of(s): return accountant_epsilons(float(s), sample_rate, steps, delta)[f"eps_{accountant}"]
+    def eps_of(s):
+        if accountant == "pld": return pld_epsilon(float(s), sample_rate, steps, delta)
+        return accountant_epsilons(float(s), sample_rate, steps, delta)[f"eps_{accountant}"]
     aim = math.log(epsilon * (1 - rel_tol / 2))
     f = lambda ls: math.log(eps_of(math.exp(ls))) - aim
     lo, hi = math.log(0.3), math.log(2.0)
@@ -293,6 +318,14 @@ def noise_multiplier_for(epsilon:float, delta:float, sample_rate:float, steps:in
     s = math.exp(brentq(f, lo, hi, xtol=rel_tol / 4))
     while eps_of(s) > epsilon: s *= 1 + rel_tol / 4
     return s
+
+def rdp_epsilon(noise_multiplier:float, sample_rate:float, steps:int, delta:float) -> float:
+    "eps from Opacus' RDP analysis over `RDP_ORDERS` (fast; looser than PLD and PRV)."
+    from opacus.accountants.analysis import rdp as R
+    r = R.compute_rdp(q=float(sample_rate), noise_multiplier=float(noise_multiplier), steps=int(steps), orders=RDP_ORDERS)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Optimal order is the")
+        return float(R.get_privacy_spent(orders=RDP_ORDERS, rdp=r, delta=delta)[0])
 
 def dp_accounting_epsilons(noise_multiplier:float, sample_rate:float, steps:int, delta:float) -> dict:
     "The same quantity from Google's `dp-accounting` (PLD and RDP), an accountant independent of Opacus."
@@ -305,7 +338,81 @@ def dp_accounting_epsilons(noise_multiplier:float, sample_rate:float, steps:int,
     return dict(eps_pld=float(pld.get_epsilon(delta)), eps_rdp=float(rdp.get_epsilon(delta)))
 
 # %% ../nbs/30_stdpgan.ipynb #3f3ad2c0
-@dataclass
+class ReplaceOneGaussianPRV:
+    "Privacy random variable of one Poisson-subsampled Gaussian step under replace-one, for Opacus' PRV composition."
+    def __init__(self, sample_rate:float, noise_multiplier:float):
+        self.sample_rate, self.noise_multiplier = float(sample_rate), float(noise_multiplier)
+    def _x_of_t(self, t):
+        q, s = self.sample_rate, self.noise_multiplier
+        a, et = math.exp(-1 / (2 * s * s)), np.exp(np.clip(t, -700, 700))
+        b = (1 - q) * (et - 1)
+        u = (-b + np.sqrt(b * b + 4 * et * (q * a) ** 2)) / (2 * et * q * a)
+        with np.errstate(divide="ignore"): return s * s * np.log(u)
+    def cdf(self, t):
+        "Pr[L <= t] for X ~ P = (1-q) N(0, s^2) + q N(-1, s^2)."
+        from scipy.special import ndtr
+        q, s = self.sample_rate, self.noise_multiplier
+        x = self._x_of_t(np.asarray(t, float))
+        return (1 - q) * ndtr(-x / s) + q * ndtr(-(x + 1) / s)
+    def rdp(self, alpha:float) -> float:
+        "Renyi divergence D_alpha(P || Q) by quadrature (sizes the composition domain only)."
+        from scipy import integrate
+        q, s = self.sample_rate, self.noise_multiplier
+        def f(x):
+            g = lambda m: np.logaddexp(math.log1p(-q) - x * x / (2 * s * s), math.log(q) - (x - m) ** 2 / (2 * s * s))
+            return math.exp(min(700.0, alpha * g(-1) + (1 - alpha) * g(1) - math.log(s * math.sqrt(2 * math.pi))))
+        lim = 12 * s + 2 * alpha + 2
+        v, _ = integrate.quad(f, -lim, lim, limit=500, points=[-1, 0, 1])
+        return math.log(v) / (alpha - 1)
+
+# %% ../nbs/30_stdpgan.ipynb #32f0757d
+def _replace_one_prv(sigma:float, q:float, steps:int, delta:float, eps_error:float=0.01) -> float:
+    "Upper estimate of replace-one eps by Opacus' PRV composition of `ReplaceOneGaussianPRV`."
+    from opacus.accountants.analysis.prv import Domain, TruncatedPrivacyRandomVariable, discretize, compose_heterogeneous
+    prv, delta_error = ReplaceOneGaussianPRV(q, sigma), delta / 1000
+    orders = [1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
+    rd = {a: prv.rdp(a) for a in orders}
+    def rdp_eps(n, d): return min(n * rd[a] + math.log(1 / d) / (a - 1) for a in orders)
+    L = 2 + 2 * max(rdp_eps(steps, delta_error / 4), rdp_eps(1, delta_error / (8 * steps)))   # as Opacus sizes its domain
+    dom = Domain.create_aligned(-L, L, eps_error / math.sqrt(steps * math.log(12 / delta_error) / 2))
+    d = discretize(TruncatedPrivacyRandomVariable(prv, dom.t_min, dom.t_max), dom)
+    return float(compose_heterogeneous([d], [int(steps)]).compute_epsilon(delta, delta_error, eps_error)[2])
+
+def replace_one_epsilons(noise_multiplier:float, sample_rate:float, steps:int, delta:float, prv:bool=True) -> dict:
+    "eps of `steps` Poisson-sampled Gaussian steps under replace-one: dp-accounting PLD and (if `prv`) Opacus' PRV composition."
+    out = dict(eps_pld=pld_epsilon(noise_multiplier, sample_rate, steps, delta, "replace-one"))
+    if prv: out["eps_prv"] = _replace_one_prv(noise_multiplier, sample_rate, steps, delta)
+    return out
+
+# %% ../nbs/30_stdpgan.ipynb #9517d642
+def dp_sgd_plan(epsilon:float, # target eps (add/remove); inf: no DP
+                delta:float, # target delta
+                sample_rate:float, # public Poisson rate q
+                steps:int, # public number of discriminator steps
+                accountant:str="pld", # accountant that sets sigma: "pld" (dp-accounting), "prv" or "rdp" (Opacus)
+                replace_one:bool=True, # also report the replace-one eps (dp-accounting PLD)
+                prv:bool=False, # also report Opacus' PRV eps (a cross-check; slow for few steps)
+               ) -> dict:
+    "The DP-SGD schedule and its privacy from public parameters only."
+    eps = check_eps(epsilon, "epsilon", allow_inf=True)
+    q, steps = float(sample_rate), int(steps)
+    if not 0 < q <= 1: raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
+    if steps < 1: raise ValueError(f"steps must be >= 1, got {steps}")
+    if accountant not in ("pld", "prv", "rdp"): raise ValueError(f"accountant must be 'pld', 'prv' or 'rdp', got {accountant!r}")
+    if math.isinf(eps):
+        return dict(noise_multiplier=0.0, sample_rate=q, steps=steps, delta=0.0, eps_pld=math.inf, eps_prv=math.inf, eps_rdp=math.inf,
+                    eps_replace_one=math.inf, accountant=accountant)
+    d = check_delta(delta, "delta", allow_zero=False)
+    sigma = noise_multiplier_for(eps, d, q, steps, accountant)
+    if accountant == "prv": prv = True
+    out = dict(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=d, eps_pld=pld_epsilon(sigma, q, steps, d),
+               eps_prv=accountant_epsilons(sigma, q, steps, d)["eps_prv"] if prv else math.nan, eps_rdp=rdp_epsilon(sigma, q, steps, d),
+               accountant=accountant)
+    out["eps_replace_one"] = replace_one_epsilons(sigma, q, steps, d, prv=False)["eps_pld"] if replace_one else math.nan
+    return out
+
+# %% ../nbs/30_stdpgan.ipynb #89dac450
+@dataclass(repr=False)
 class TrainedGAN:
     "A trained (private) generator with what it spent; `.generate(n)` draws synthetic windows in data units."
     generator: nn.Module
@@ -313,21 +420,21 @@ class TrainedGAN:
     window: int
     n_nodes: int
     value_range: tuple
-    epsilon: float          # eps spent (PRV accountant; inf without DP)
+    epsilon: float          # eps spent under add/remove (the accountant that set the noise; inf without DP)
     delta: float
-    privacy: dict           # eps from PRV and RDP, noise multiplier, sample rate, steps, clip norm, unit, scaling
-    history: pd.DataFrame   # one row per discriminator step
+    privacy: dict           # the plan: noise multiplier, rate, steps, clip norm, eps (PRV, RDP, replace-one), unit, relation, sampler
+    history: pd.DataFrame   # one row per discriminator step: d_fake, n_fake, g_loss (post-processing only)
     ledger: PrivacyLedger
     node_ids: np.ndarray|None = None
-    seed: int = 0
     config: dict = field(default_factory=dict)
 
     def generate(self, n:int, # number of windows
-                 rng:np.random.Generator|None=None, # latent draws; None: a generator seeded at training
+                 rng:np.random.Generator|None=None, # latent draws; None: fresh OS entropy (not reproducible)
                  batch:int=512) -> np.ndarray:
         "Draw `n` synthetic windows, `(n, T, N)` in the units of the training data (post-processing: no budget)."
         if n < 1: raise ValueError(f"n must be >= 1, got {n}")
-        gen = torch.Generator().manual_seed(_torch_seed(rng) if rng is not None else self.seed)
+        seed = _torch_seed(rng) if rng is not None else int.from_bytes(os.urandom(8), "little") >> 2
+        gen = torch.Generator().manual_seed(seed)
         dev = next(self.generator.parameters()).device
         self.generator.eval()
         out = []
@@ -337,6 +444,32 @@ class TrainedGAN:
                 out.append(self.generator(z).cpu().numpy())
         return unscale_from_unit(np.concatenate(out), self.value_range)
 
+    def __repr__(self):
+        p = self.privacy
+        e = "inf (no DP)" if math.isinf(self.epsilon) else f"{self.epsilon:.4g}, delta={self.delta:.3g}"
+        return (f"TrainedGAN({self.variant}: {self.n_nodes} sensors x {self.window} steps; eps={e} ({p['relation']}); "
+                f"sigma={p['noise_multiplier']:.4g}, q={p['sample_rate']:.4g}, steps={p['steps']}; sampler {p['sampler']})")
+
+    def _repr_markdown_(self):
+        p = self.privacy
+        f = lambda v: "inf" if isinstance(v, float) and math.isinf(v) else (f"{v:.4g}" if isinstance(v, float) else str(v))
+        rows = [("variant", self.variant), ("window", f"{self.window} steps x {self.n_nodes} sensors"), ("unit", p["unit"]),
+                ("relation", p["relation"]), (f"eps spent (add/remove, {p['accountant'].upper()})", f(self.epsilon)),
+                ("eps by PLD / PRV / RDP", " / ".join(f(p[k]) for k in ("eps_pld", "eps_prv", "eps_rdp"))),
+                ("eps if read as replace-one (PLD)", f(p["eps_replace_one"])), ("delta", f(self.delta)),
+                ("noise multiplier", f(p["noise_multiplier"])), ("sampling rate q", f(p["sample_rate"])), ("steps", p["steps"]),
+                ("clip norm C", f(p["max_grad_norm"])), ("sampler", p["sampler"]), ("scaling", p["scaling"]),
+                ("generator", "EMA of the generator" if self.config.get("ema_decay") else "last generator")]
+        return "**TrainedGAN**\n\n| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+@dataclass(repr=False)
+class TrainingDiagnostics:
+    "NOT PRIVATE: statistics of the real batches of a run (no noise); for debugging only, never to be released."
+    history: pd.DataFrame   # one row per discriminator step: d_loss, d_real, n_real (exact, on real data)
+    n_records: int          # windows in the data (private under add/remove)
+    seconds: float          # wall time of training
+    def __repr__(self): return f"TrainingDiagnostics(NOT PRIVATE: {len(self.history)} steps of real-batch statistics, {self.n_records} records)"
+
 def _save_checkpoint(path:Path, state:dict):
     "Write atomically: an interrupted run leaves the previous checkpoint intact."
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -344,42 +477,18 @@ def _save_checkpoint(path:Path, state:dict):
     torch.save(state, tmp)
     os.replace(tmp, path)
 
-# %% ../nbs/30_stdpgan.ipynb #32f0757d
-def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
-          *,
-          epsilon:float, # target eps for the whole training; inf: no DP (the non-private GAN)
-          delta:float|None=None, # target delta; None: 1/(10 W); must be < 1/W
-          epochs:int=30, # passes over the data (the accountant plans epochs / q steps)
-          rng:np.random.Generator, # source of every random draw
-          window:int=12, # time steps per window (T)
-          stride:int|None=None, # None: non-overlapping windows (privacy unit = one window)
-          variant:str="stdpgan", # see VARIANTS
-          value_range:tuple|None=None, # public (lo, hi) of the readings; None: from the data (not covered by DP)
-          mask=None, # for arrays with missing values
-          adjacency:np.ndarray|None=None, # (N, N) weights; default: the SensorSeries' graph
-          graph_threshold:float=0.1, # adjacency weight that makes an edge
-          max_distance_m:float|None=None, # threshold the graph by distance between coords instead
-          batch_size:int=32, # expected (Poisson) batch size of real windows
-          fake_batch_size:int|None=None, # fixed fake rows per discriminator step (default batch_size)
-          n_critic:int=2, # discriminator steps per generator step
-          max_grad_norm:float=1.0, # per-window clipping norm C
-          lr_d:float=1e-3, lr_g:float=2e-3,
-          z_dim:int=32, d_model:int=32, hidden:int=128,
-          accountant:str="prv", # "prv" or "rdp": picks the noise multiplier
-          device:str|None=None, # None: cuda when available, else cpu
-          checkpoint_dir:str|Path|None=None, # save generator/discriminator/optimizers every `checkpoint_every` epochs
-          checkpoint_every:int=10,
-          resume:bool=False, # continue from the checkpoint of the same run (same data, variant, eps, epochs)
-          progress:bool=True,
-         ) -> TrainedGAN:
-    "Train a (DP) ST-DPGAN variant on windows of `series`; DP-SGD on the discriminator through Opacus."
-    check_rng(rng)
-    if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    x, m, vr, from_data = prepare_windows(series, window, stride, value_range, mask)
-    W, T, N = x.shape
-    eps, delta = check_training_privacy(epsilon, delta, W)
-    private = math.isfinite(eps)
-    graph = None
+def _secure_generator():
+    "Opacus' secure_mode generator (torchcsprng on /dev/urandom), or a clear error where torchcsprng cannot be had."
+    try: import torchcsprng as csprng
+    except ImportError as e:
+        raise RuntimeError("secure=True uses Opacus' secure_mode, which needs torchcsprng; it is not installed (its last release, "
+                           "0.2.1, targets torch 1.8 and does not build for this torch). Train with secure=False for a study run: "
+                           "the ledger then names the 'torch' sampler and the run is not release-ready") from e
+    return csprng.create_random_device_generator("/dev/urandom")
+
+# %% ../nbs/30_stdpgan.ipynb #9a8e1936
+def _variant_graph(series, variant:str, adjacency, graph_threshold:float, max_distance_m, N:int):
+    "The binary sensor graph a variant needs (public: road network or sensor positions), or None."
     if variant in ("stdpgan", "stdpgan-noattn"):
         if isinstance(series, SensorSeries):
             adj = series.adjacency if adjacency is None else adjacency
@@ -387,83 +496,196 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
         else:
             adj, coords, ck = adjacency, None, "latlon"
         if adj is None and max_distance_m is None: raise ValueError(f"variant {variant!r} needs a sensor graph: pass adjacency= or a SensorSeries")
-        graph = threshold_graph(adj, coords, graph_threshold, max_distance_m, ck, n_nodes=N)
-    elif adjacency is not None:
-        threshold_graph(adjacency, n_nodes=N)   # still reject a graph that does not match
-    if epochs < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if not (1 <= batch_size <= W): raise ValueError(f"batch_size must be in [1, {W}] (number of windows), got {batch_size}")
+        return threshold_graph(adj, coords, graph_threshold, max_distance_m, ck, n_nodes=N)
+    if adjacency is not None: threshold_graph(adjacency, n_nodes=N)   # still reject a graph that does not match
+    return None
+
+class _TrainLoop:
+    "The step loop of `train`: Poisson sampling at the public rate, D and G steps, EMA, step checkpoints."
+    def __init__(self, G, D, opt_g, opt_d, G_ema, ema_decay, x, q, n_fake, n_critic, sample_gen, z_gen, device, private):
+        self.__dict__.update(G=G, D=D, opt_g=opt_g, opt_d=opt_d, G_ema=G_ema, ema_decay=ema_decay, x=x, q=q, n_fake=n_fake,
+                             n_critic=n_critic, sample_gen=sample_gen, z_gen=z_gen, device=device, private=private)
+        self.rows, self.diag, self.step, self.seconds = [], [], 0, 0.0
+    def sample(self):
+        "Poisson sampling: each window joins this step's real batch with probability q."
+        take = torch.rand(len(self.x), generator=self.sample_gen, device=self.sample_gen.device).cpu() < self.q
+        return self.x[take]
+    def one_step(self):
+        r, d = _discriminator_step(self.D, self.opt_d, self.G, self.sample(), self.n_fake, self.z_gen, self.device)
+        self.step += 1
+        r["step"] = d["step"] = self.step
+        if self.step % self.n_critic == 0:
+            r.update(_generator_step(self.G, self.D, self.opt_g, self.opt_d, self.n_fake, self.z_gen, self.device))
+            if self.G_ema is not None:
+                with torch.no_grad():
+                    for pe, p in zip(self.G_ema.parameters(), self.G.parameters()): pe.lerp_(p, 1 - self.ema_decay)
+        self.rows.append(r); self.diag.append(d)
+    def state(self, run_id):
+        inner = getattr(self.D, "_module", self.D)
+        return dict(run=run_id, steps=self.step, generator=self.G.state_dict(), discriminator=inner.state_dict(),
+                    g_ema=self.G_ema.state_dict() if self.G_ema is not None else None, opt_g=self.opt_g.state_dict(),
+                    opt_d=self.opt_d.state_dict(), rows=list(self.rows), diag=list(self.diag), seconds=self.seconds,
+                    sample_gen=self.sample_gen.get_state(), z_gen=self.z_gen.get_state(),
+                    noise_gen=self.opt_d.generator.get_state() if self.private else None)
+    def load(self, st, run_id, path):
+        if st["run"] != run_id: raise ValueError(f"checkpoint {path} belongs to another run; remove it or resume=False")
+        getattr(self.D, "_module", self.D).load_state_dict(st["discriminator"]); self.G.load_state_dict(st["generator"])
+        if self.G_ema is not None: self.G_ema.load_state_dict(st["g_ema"])
+        self.opt_g.load_state_dict(st["opt_g"]); self.opt_d.load_state_dict(st["opt_d"])
+        self.rows, self.diag, self.step, self.seconds = st["rows"], st["diag"], st["steps"], st["seconds"]
+        self.sample_gen.set_state(st["sample_gen"]); self.z_gen.set_state(st["z_gen"])
+        if self.private: self.opt_d.generator.set_state(st["noise_gen"])
+    def run(self, steps, ckpt, every, run_id, desc, progress):
+        t0 = time.perf_counter() - self.seconds
+        self.G.train(); self.D.train()
+        with tqdm(total=steps, initial=self.step, desc=desc, disable=not progress, leave=False) as bar, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ff]ull backward hook.*")   # Opacus' hooks on a batch-first input: harmless
+            while self.step < steps:
+                self.one_step(); bar.update(1)
+                self.seconds = time.perf_counter() - t0
+                if ckpt and (self.step % every == 0 or self.step == steps): _save_checkpoint(ckpt, self.state(run_id))
+        self.seconds = time.perf_counter() - t0
+
+def _finish(loop, plan, record, vr, from_data, variant, T, N, series, secure, max_grad_norm, fake_batch_size, n_critic, config, diagnostics):
+    "The released TrainedGAN (plan, post-processed outputs, ledger) and, if asked, the not-private diagnostics."
+    private = math.isfinite(plan["eps_pld"])
+    sampler = "opacus-secure" if secure else "torch"
+    relation = "add/remove"
+    lkw = dict(relation=relation) if "relation" in inspect.signature(PrivacyLedger).parameters else {}
+    ledger = PrivacyLedger(unit=f"{record}; relation: {relation}", **lkw)
+    spent = plan[f"eps_{plan['accountant']}"]
+    if private:
+        ckw = dict(scale=plan["noise_multiplier"] * max_grad_norm) if "scale" in inspect.signature(PrivacyLedger.charge).parameters else {}
+        ledger.charge(f"DP-SGD discriminator ({variant})", spent, plan["delta"], sensitivity=max_grad_norm, sampler=sampler,
+                      note=(f"sigma={plan['noise_multiplier']:.4g}, q={plan['sample_rate']:.4g}, steps={plan['steps']}, "
+                            f"accountant={plan['accountant']}; replace-one eps={plan['eps_replace_one']:.4g}"), **ckw)
+    else:
+        ledger.charge(f"non-private GAN ({variant})", math.inf, 0.0, note="epsilon=inf: no DP", sampler=sampler)
+    if from_data: ledger.charge("value range taken from the data", math.inf, 0.0, note="range not public", sound=False, sampler=sampler)
+    privacy = dict(plan, max_grad_norm=max_grad_norm, unit=record, relation=relation, sampler=sampler, fake_batch_size=fake_batch_size,
+                   n_critic=n_critic, scaling="data-dependent (not covered by DP)" if from_data else "public value_range")
+    G = loop.G_ema if loop.G_ema is not None else loop.G
+    G.eval()
+    gan = TrainedGAN(G, variant, T, N, vr, spent, plan["delta"], privacy, pd.DataFrame(loop.rows, columns=["step", "d_fake", "n_fake", "g_loss"]),
+                     ledger, node_ids=np.asarray(series.node_ids) if isinstance(series, SensorSeries) else None, config=config)
+    if not diagnostics: return gan
+    return gan, TrainingDiagnostics(pd.DataFrame(loop.diag, columns=["step", "d_loss", "d_real", "n_real"]), len(loop.x), loop.seconds)
+
+# %% ../nbs/30_stdpgan.ipynb #c640e944
+def _record_unit(series, unit:str|None, T:int, N:int) -> str:
+    "The privacy unit: named by the user for arrays; from the series' name for a SensorSeries."
+    if unit is not None:
+        if not str(unit).strip(): raise ValueError("unit must say what one record is, got an empty string")
+        return f"{unit} (one window of {T} steps x {N} sensors, non-overlapping)"
+    if not isinstance(series, SensorSeries):
+        raise ValueError("array input needs unit=: say what one record (one window of the array) is, e.g. "
+                         "unit='one hour of 20 sensors of one road network'; train cannot know it")
+    return f"one window of {T} steps x {N} sensors of {series.name} (non-overlapping)"
+
+def _public_rate(sample_rate, batch_size:int, nominal_records) -> float:
+    "The public Poisson rate: `sample_rate`, or `batch_size / nominal_records`; never from the data."
+    if sample_rate is not None:
+        q = float(sample_rate)
+        if not 0 < q <= 1: raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
+        return q
+    if nominal_records is None:
+        raise ValueError("the sampling rate must be public: pass sample_rate=, or nominal_records= (a public count of records) "
+                         "with batch_size=; it is never taken from the number of windows in the data")
+    if not (1 <= batch_size <= nominal_records):
+        raise ValueError(f"batch_size must be in [1, nominal_records={nominal_records}], got {batch_size}")
+    return batch_size / nominal_records
+
+def _make_private(D, opt_d, plan:dict, max_grad_norm:float, expected_batch_size:int, secure:bool, noise_gen):
+    "Wrap the discriminator and its optimizer for DP-SGD with the planned noise and a public expected batch size."
+    from opacus import GradSampleModule
+    from opacus.optimizers import DPOptimizer
+    from opacus.validators import ModuleValidator
+    errs = ModuleValidator.validate(D, strict=False)
+    if errs: raise ValueError(f"the discriminator has layers Opacus cannot make private: {errs}")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*full_backward_hook.*")
+        D = GradSampleModule(D, batch_first=True, loss_reduction="mean")
+    opt = DPOptimizer(opt_d, noise_multiplier=plan["noise_multiplier"], max_grad_norm=max_grad_norm,
+                      expected_batch_size=expected_batch_size, loss_reduction="mean", generator=noise_gen, secure_mode=secure)
+    return D, opt
+
+# %% ../nbs/30_stdpgan.ipynb #d37bf021
+def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
+          *,
+          epsilon:float, # target eps (add/remove one window) for the whole training; inf: no DP
+          delta:float|None=None, # public target delta; None: 1/(10 nominal_records)
+          steps:int=200, # public number of discriminator steps
+          sample_rate:float|None=None, # public Poisson rate q of real windows per step
+          nominal_records:int|None=None, # public nominal number of windows: q = batch_size / nominal_records
+          batch_size:int=32, # expected real batch (public; with nominal_records it sets q)
+          rng:np.random.Generator|None=None, # source of every study draw (required unless secure)
+          secure:bool=False, # Opacus secure_mode (torchcsprng) for sampling and noise
+          unit:str|None=None, # what one record is (required for arrays)
+          window:int=12, # time steps per window (T)
+          stride:int|None=None, # None: non-overlapping windows; < window is refused under DP
+          variant:str="stdpgan", # see VARIANTS
+          value_range:tuple|None=None, # public (lo, hi) of the readings; None: from the data (not covered by DP)
+          mask=None, # for arrays with missing values
+          adjacency:np.ndarray|None=None, # (N, N) weights; default: the SensorSeries' graph
+          graph_threshold:float=0.1, # adjacency weight that makes an edge
+          max_distance_m:float|None=None, # threshold the graph by distance between coords instead
+          fake_batch_size:int|None=None, # fixed fake rows per discriminator step (default batch_size)
+          n_critic:int=2, # discriminator steps per generator step
+          max_grad_norm:float=1.0, # per-window clipping norm C
+          lr_d:float=1e-3, lr_g:float=2e-3,
+          ema_decay:float|None=None, # release an exponential moving average of the generator (post-processing)
+          z_dim:int=32, d_model:int=32, hidden:int=128,
+          accountant:str="pld", # "pld" (dp-accounting), "prv" or "rdp" (Opacus): picks the noise multiplier
+          prv_check:bool=False, # also report Opacus' PRV eps in `privacy` (slow for few steps)
+          device:str|None=None, # None: cuda when available, else cpu
+          checkpoint_dir:str|Path|None=None, # private training state, saved every `checkpoint_every` steps
+          checkpoint_every:int=100,
+          resume:bool=False, # continue from the checkpoint of the same run
+          diagnostics:bool=False, # also return the NOT PRIVATE real-batch statistics
+          progress:bool=True,
+         ) -> TrainedGAN:
+    "Train a (DP) ST-DPGAN variant on windows of `series` on a public schedule; DP-SGD on the discriminator through Opacus."
+    if not secure: check_rng(rng)
+    if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    eps, delta = check_training_privacy(epsilon, delta, nominal_records)
+    private = math.isfinite(eps)
+    if stride is not None and stride < window and private:
+        k = math.ceil(window / stride)
+        ge, gd = group_privacy(eps, delta, k)
+        raise ValueError(f"stride={stride} < window={window} makes one slot of {stride} steps lie in {k} windows: group privacy "
+                         f"would give eps={ge:.3g}, delta={gd:.3g} for it, not eps={eps:g}; use stride=None (non-overlapping "
+                         "windows) under DP, or epsilon=inf")
+    q = _public_rate(sample_rate, batch_size, nominal_records)
+    plan = dp_sgd_plan(eps, delta, q, steps, accountant, prv=prv_check)   # everything the run spends, before the data
     fake_batch_size = batch_size if fake_batch_size is None else int(fake_batch_size)
     if fake_batch_size < 1: raise ValueError(f"fake_batch_size must be >= 1, got {fake_batch_size}")
+    if n_critic < 1: raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+    if ema_decay is not None and not 0 < ema_decay < 1: raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
+    noise_gen = _secure_generator() if (secure and private) else None
+    x, m, vr, from_data = prepare_windows(series, window, stride, value_range, mask)
+    W, T, N = x.shape
+    record = _record_unit(series, unit, T, N)
+    graph = _variant_graph(series, variant, adjacency, graph_threshold, max_distance_m, N)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    seed = _torch_seed(rng)
+    seeds = [_torch_seed(rng) if rng is not None else int.from_bytes(os.urandom(8), "little") >> 2 for _ in range(4)]
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(seeds[0])
         G, D = build_models(variant, N, T, graph, z_dim, d_model, hidden)
-        G, D = G.to(device), D.to(device)
-        opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999))
-        opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
-        data_gen = torch.Generator().manual_seed(_torch_seed(rng))
-        z_gen = torch.Generator().manual_seed(_torch_seed(rng))
-        ds = torch.utils.data.TensorDataset(torch.from_numpy(x))
-        loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, generator=data_gen)
-        info = dict(noise_multiplier=0.0, sample_rate=batch_size / W, steps_planned=epochs * len(loader))
-        if private:
-            from opacus import PrivacyEngine
-            pe = PrivacyEngine(accountant=accountant)
-            noise_gen = torch.Generator(device=device).manual_seed(_torch_seed(rng))
-            q, planned = 1 / len(loader), epochs * len(loader)     # Opacus' Poisson rate for this loader, and the planned steps
-            sigma = noise_multiplier_for(eps, delta, q, planned, accountant)
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*[Ss]ecure RNG.*")
-                warnings.filterwarnings("ignore", message=".*full_backward_hook.*")
-                D, opt_d, loader = pe.make_private(module=D, optimizer=opt_d, data_loader=loader, noise_multiplier=sigma,
-                                                   max_grad_norm=max_grad_norm, poisson_sampling=True, noise_generator=noise_gen)
-            info.update(noise_multiplier=float(opt_d.noise_multiplier), sample_rate=float(loader.sample_rate),
-                        steps_planned=epochs * len(loader))
-        ckpt = Path(checkpoint_dir) / f"{variant}.pt" if checkpoint_dir else None
-        rows, steps, start, t0 = [], 0, 0, time.perf_counter()
-        inner = getattr(D, "_module", D)
-        run_id = dict(variant=variant, epsilon=eps, delta=delta, epochs=epochs, shape=(W, T, N), info=dict(info))
-        if resume and ckpt is not None and ckpt.exists():
-            st = torch.load(ckpt, weights_only=False)
-            if st["run"] != run_id: raise ValueError(f"checkpoint {ckpt} belongs to another run ({st['run']}); remove it or resume=False")
-            G.load_state_dict(st["generator"]); inner.load_state_dict(st["discriminator"])
-            opt_g.load_state_dict(st["opt_g"]); opt_d.load_state_dict(st["opt_d"])
-            rows, steps, start = st["history"], st["steps"], st["epoch"] + 1
-            data_gen.set_state(st["data_gen"]); z_gen.set_state(st["z_gen"])
-            if private: noise_gen.set_state(st["noise_gen"])
-        bar = tqdm(total=info["steps_planned"], initial=steps, desc=f"{variant} eps={eps:g}", disable=not progress, leave=False)
-        for epoch in range(start, epochs):
-            G.train(); D.train()
-            for (real,) in loader:
-                r = _discriminator_step(D, opt_d, G, real, fake_batch_size, z_gen, device)
-                steps += 1
-                r.update(epoch=epoch, step=steps)
-                if steps % n_critic == 0: r.update(_generator_step(G, D, opt_g, opt_d, fake_batch_size, z_gen, device))
-                rows.append(r); bar.update(1)
-            if ckpt and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
-                _save_checkpoint(ckpt, dict(run=run_id, epoch=epoch, steps=steps, generator=G.state_dict(), discriminator=inner.state_dict(),
-                                            opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), history=list(rows),
-                                            data_gen=data_gen.get_state(), z_gen=z_gen.get_state(),
-                                            noise_gen=noise_gen.get_state() if private else None))
-        bar.close()
-    info["steps"] = steps
-    info["seconds"] = time.perf_counter() - t0
-    ledger = PrivacyLedger(unit=f"one window of {T} steps x {N} sensors ({'non-overlapping' if stride in (None, T) else f'stride {stride}: overlapping records'})")
+    G, D = G.to(device), D.to(device)
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
+    sample_gen = noise_gen if noise_gen is not None else torch.Generator().manual_seed(seeds[1])
+    z_gen = torch.Generator().manual_seed(seeds[2])
     if private:
-        privacy = dict(**info, **accountant_epsilons(info["noise_multiplier"], info["sample_rate"], steps, delta))
-        spent = privacy["eps_prv"] if accountant == "prv" else privacy["eps_rdp"]
-        ledger.charge(f"DP-SGD discriminator ({variant})", spent, delta, sensitivity=max_grad_norm,
-                      note=f"sigma={info['noise_multiplier']:.4g}, q={info['sample_rate']:.4g}, steps={steps}, accountant={accountant}")
-    else:
-        privacy, spent = dict(**info, eps_prv=math.inf, eps_rdp=math.inf), math.inf
-        ledger.charge(f"non-private GAN ({variant})", math.inf, 0.0, note="epsilon=inf: no DP")
-    if from_data:
-        ledger.charge("value range taken from the data", math.inf, 0.0, note=f"range {vr}", sound=False)
-    privacy.update(delta=delta, max_grad_norm=max_grad_norm, unit=ledger.unit, accountant=accountant,
-                   scaling="data-dependent (not covered by DP)" if from_data else "public value_range",
-                   fake_batch_size=fake_batch_size, n_critic=n_critic, n_records=W)
-    G.eval()
-    return TrainedGAN(G, variant, T, N, vr, spent, delta, privacy, pd.DataFrame(rows), ledger,
-                      node_ids=np.asarray(series.node_ids) if isinstance(series, SensorSeries) else None, seed=seed,
-                      config=dict(epochs=epochs, batch_size=batch_size, lr_d=lr_d, lr_g=lr_g, z_dim=z_dim, d_model=d_model, window=T, stride=stride))
+        if noise_gen is None: noise_gen = torch.Generator(device=device).manual_seed(seeds[3])
+        D, opt_d = _make_private(D, opt_d, plan, max_grad_norm, batch_size + fake_batch_size, secure, noise_gen)
+    G_ema = copy.deepcopy(G).eval() if ema_decay else None
+    loop = _TrainLoop(G, D, opt_g, opt_d, G_ema, ema_decay, torch.from_numpy(x), q, fake_batch_size, n_critic,
+                      sample_gen, z_gen, device, private)
+    ckpt = Path(checkpoint_dir) / f"{variant}.pt" if checkpoint_dir else None
+    run_id = repr(dict(variant=variant, plan=plan, shape=(W, T, N), batch=(batch_size, fake_batch_size, n_critic), ema=ema_decay))   # repr: NaN-safe
+    if resume and ckpt is not None and ckpt.exists(): loop.load(torch.load(ckpt, weights_only=False), run_id, ckpt)
+    loop.run(steps, ckpt, checkpoint_every, run_id, f"{variant} eps={eps:g}", progress)
+    return _finish(loop, plan, record, vr, from_data, variant, T, N, series, secure, max_grad_norm, fake_batch_size, n_critic,
+                   dict(steps=steps, batch_size=batch_size, lr_d=lr_d, lr_g=lr_g, z_dim=z_dim, d_model=d_model, window=T,
+                        stride=stride, ema_decay=ema_decay), diagnostics)
