@@ -94,7 +94,7 @@ def test_hilbert_published_is_caught():
     is their exact position, and every generalized trajectory is published: max |x| >= 8000 with probability 1 vs 0."""
     mech, led = publisher(hd, 1.0, 1, "published")
     assert not led.sound
-    res = audit(mech, pairs=PAIRS, features=FEATURES, claimed_eps=led.eps, n_select=30, n_test=100, alpha=ALPHA, seed=1)
+    res = audit(mech, pairs=PAIRS, features=FEATURES, claimed_eps=led.eps, n_select=20, n_test=100, alpha=ALPHA, seed=1)
     check_mutant("hilbert_dp published (k=1, eps=1)", res)
 
 
@@ -103,7 +103,7 @@ def test_dpr_published_is_caught():
     """Published DPR (claimed eps = 1): fake trajectories are added until the release has exactly |D| of them, so the
     number of released records tells D (120) from D' (121) with certainty."""
     mech, led = publisher(dpr, 1.0, K, "published")
-    res = audit(mech, pairs=PAIRS, features=FEATURES, claimed_eps=led.eps, n_select=30, n_test=100, alpha=ALPHA, seed=2)
+    res = audit(mech, pairs=PAIRS, features=FEATURES, claimed_eps=led.eps, n_select=20, n_test=100, alpha=ALPHA, seed=2)
     check_mutant("dpr published (k=30, eps=1)", res)
 
 
@@ -156,7 +156,7 @@ def test_data_derived_origin_is_caught(module, monkeypatch):
     mech, led = publisher(module, SOUND_EPS, K, "sound", delta=SOUND_DELTA)
     assert led.sound
     pairs = [(as_points(D), as_points(D_FAR)), (as_points(D), as_points(D_COPY))]
-    res = audit(mech, pairs=pairs, features=FEATURES, claimed_eps=led.eps, delta=led.delta, n_select=20, n_test=150,
+    res = audit(mech, pairs=pairs, features=FEATURES, claimed_eps=led.eps, delta=led.delta, n_select=10, n_test=150,
                 alpha=ALPHA, seed=5)
     check_mutant(f"{module.__name__.split('.')[-1]} sound, origin = data median", res)
     assert "origin" in str(res.event), res
