@@ -145,3 +145,24 @@ def test_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="read_tdrive"): load("tdrive")
     with pytest.raises(KeyError, match="unknown dataset"): load("nope")
     with pytest.raises(RuntimeError, match="no public URL"): download("melbourne-parking")
+
+def test_synthetic_city_is_cached_by_its_parameters_and_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAJSTUDY_DATA", str(tmp_path))
+    t = datasets()
+    assert t.loc["synthetic-city", "synthetic"] and t.loc["synthetic-city-speeds", "synthetic"] and not t.loc["geolife", "synthetic"]
+    assert t.loc["synthetic-city", "description"].startswith("SYNTHETIC")
+    pts = load("synthetic-city", vehicles=150, days=1, seed=2)
+    files = sorted(p.name for p in (tmp_path / "synthetic-city").iterdir())
+    assert len(files) == 2 and files[0].endswith(".npz") and files[1].endswith(".sha256")
+    again = load("synthetic-city", vehicles=150, days=1, seed=2)                    # from the cache
+    pd.testing.assert_frame_equal(pts, again)
+    fresh = load("synthetic-city", vehicles=150, days=1, seed=2, cache=False)       # generated again: the same city
+    pd.testing.assert_frame_equal(pts, fresh)
+    sp = load("synthetic-city-speeds", vehicles=150, days=1, seed=2)
+    assert sp.shape == (288, 360) and "SYNTHETIC" in sp.name and len(list((tmp_path / "synthetic-city").iterdir())) == 2
+    assert pts.attrs["synthetic"] and REGISTRY["synthetic-city"].public_box.contains(pts["lat"], pts["lon"]).all()
+    assert D.synthetic_cache_key(D._city_params(150, 1, 2)) != D.synthetic_cache_key(D._city_params(150, 1, 3))
+    with pytest.raises(TypeError, match="no parameter"): load("synthetic-city", vehicles=10, colour="red")
+    npz = tmp_path / "synthetic-city" / files[0]
+    b = bytearray(npz.read_bytes()); b[300] ^= 0xFF; npz.write_bytes(bytes(b))
+    with pytest.raises(ChecksumError, match="generated again"): load("synthetic-city", vehicles=150, days=1, seed=2)

@@ -1,4 +1,4 @@
-"""The registry of real public datasets, their loaders (each for its original file format), checksums, downloads, and the papers' preprocessing.
+"""The registry of real public datasets (and a clearly marked synthetic city), their loaders (each for its original file format), checksums, downloads, caches, and the papers' preprocessing.
 
 Docs: https://trajstudy.github.io/trajstudy/data.html.md"""
 
@@ -17,11 +17,12 @@ from .core import (PublicBox, validate_points, epoch_ns, SensorSeries, gaussian_
 from .paths import data_dir, download_dir
 
 # %% auto #0
-__all__ = ['REGISTRY', 'DataFile', 'ChecksumError', 'sha256_file', 'tree_sha256', 'Dataset', 'register', 'read_shanghai_telecom',
-           'load_shanghai_telecom', 'read_plt', 'load_geolife', 'read_tdrive', 'SensorGraph', 'load_metr_la_graph',
-           'load_pems_bay_graph', 'load_los_loop', 'melbourne_parking_events', 'melbourne_bays',
-           'load_melbourne_parking', 'load_sdwpf', 'load_montevideo_bus', 'missing_message', 'open_data_file',
-           'datasets', 'load', 'download', 'resample_grid', 'snap']
+__all__ = ['REGISTRY', 'SYNTHETIC_VERSION', 'DataFile', 'ChecksumError', 'sha256_file', 'tree_sha256', 'Dataset', 'register',
+           'read_shanghai_telecom', 'load_shanghai_telecom', 'read_plt', 'load_geolife', 'read_tdrive', 'SensorGraph',
+           'load_metr_la_graph', 'load_pems_bay_graph', 'load_los_loop', 'melbourne_parking_events', 'melbourne_bays',
+           'load_melbourne_parking', 'load_sdwpf', 'load_montevideo_bus', 'synthetic_cache_key',
+           'synthetic_city_cached', 'load_synthetic_city', 'load_synthetic_city_speeds', 'missing_message',
+           'open_data_file', 'datasets', 'load', 'download', 'resample_grid', 'snap']
 
 # %% ../nbs/02_data.ipynb #83c54173
 @dataclass
@@ -80,12 +81,14 @@ class Dataset:
     loader: Callable|None = None
     public_box: PublicBox|None = None # a documented public extent (never derived from the data) for DP releases
     public_point: tuple|None = None   # (lat, lon, name) of a public landmark, e.g. to centre a smaller public square
+    synthetic: bool = False           # generated on demand (no files to obtain), never a stand-in for real data
 
     @property
     def root(self) -> Path: return data_dir() / self.folder
 
     def present(self) -> bool:
-        "Whether every file of the dataset is in the data directory (stored or original form)."
+        "Whether every file of the dataset is in the data directory (stored or original form); a synthetic one always is."
+        if self.synthetic: return True
         ok = all((self.root / f.path).exists() or (f.original and (self.root / f.original).exists()) for f in self.files)
         if self.tree: ok = ok and (self.root / self.tree[0]).is_dir()
         return ok
@@ -431,6 +434,102 @@ register(Dataset("montevideo-bus", "montevideo-bus", "sensors", "Montevideo bus:
                     "37d9c6286d474077b5c05173c1570c4da42c387013116daa8862c7a6cab86a75", _PGT + "montevideo_bus.json")],
     loader=load_montevideo_bus))
 
+# %% ../nbs/02_data.ipynb #026ad150
+SYNTHETIC_VERSION = 1   # bump when the generator's output changes, so that old caches are not reused
+
+def synthetic_cache_key(params:dict) -> str:
+    "sha256 of a synthetic city's parameters, the generator's version and uxsim's: its cache name and checksum key."
+    import importlib.metadata as md
+    blob = json.dumps({"params": params, "generator": SYNTHETIC_VERSION, "uxsim": md.version("uxsim")}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+# %% ../nbs/02_data.ipynb #add19f2b
+def _city_params(vehicles, days, seed, **kw) -> dict:
+    import inspect
+    from trajstudy.synthetic import synthetic_city
+    sig = inspect.signature(synthetic_city)
+    unknown = set(kw) - set(sig.parameters)
+    if unknown: raise TypeError(f"synthetic-city has no parameter(s) {sorted(unknown)}; it takes {list(sig.parameters)}")
+    p = {k: v.default for k, v in sig.parameters.items()}
+    p.update(kw, vehicles=int(vehicles), days=int(days), seed=int(seed))
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()}
+
+def _write_city(city, path:Path):
+    "Save a city's points and speeds (the graph follows from the parameters) to an .npz, atomically, with its sha256 beside it."
+    pts = city.points
+    codes, names = pd.factorize(pts["uid"], sort=True)
+    tmp = path.with_name(path.name + ".part.npz")
+    np.savez_compressed(tmp, uid=codes.astype(np.int32), uid_names=np.asarray(names, dtype=str), t=epoch_ns(pts["t"]),
+                        lat=pts["lat"].to_numpy(), lon=pts["lon"].to_numpy(), speeds=city.speeds.values,
+                        meta=np.array(json.dumps({"params": city.params, "info": city.info})))
+    sha = sha256_file(tmp)
+    tmp.replace(path)
+    path.with_suffix(".sha256").write_text(sha + "\n")
+
+def _read_city(path:Path):
+    "Read a cached city, checking its sha256 first."
+    from trajstudy.synthetic import SyntheticCity, city_grid, city_box, line_graph, DAY0
+    sums = path.with_suffix(".sha256")
+    if not sums.exists(): raise ChecksumError(f"{path} has no {sums.name} beside it: delete it and it will be generated again")
+    try: _check(path, sums.read_text().strip())
+    except ChecksumError as e: raise ChecksumError(f"{e} (a synthetic city: delete {path} and it will be generated again)") from None
+    z = np.load(path, allow_pickle=False)
+    meta = json.loads(str(z["meta"]))
+    p = meta["params"]
+    net = city_grid(p["size"], p["spacing_m"]); box = city_box(net)
+    t = pd.to_datetime(z["t"], utc=True).tz_convert(DAY0.tz)
+    pts = validate_points(pd.DataFrame({"uid": z["uid_names"][z["uid"]], "t": t, "lat": z["lat"], "lon": z["lon"]}), origin=box.centre)
+    pts.attrs.update(synthetic=True, dataset="synthetic-city", public_box=box)
+    from trajstudy.synthetic import link_midpoints
+    speeds = SensorSeries(z["speeds"], np.ones(z["speeds"].shape, bool), pd.date_range(DAY0, periods=len(z["speeds"]), freq="5min"),
+                          np.array(net.link_names), link_midpoints(net, box), line_graph(net), name="synthetic-city-speeds (SYNTHETIC)", unit="km/h")
+    return SyntheticCity(pts, speeds, box, p, {**meta["info"], "cache": str(path)})
+
+# %% ../nbs/02_data.ipynb #b5d00b98
+def synthetic_city_cached(vehicles:int=1000, days:int=1, seed:int=0, cache:bool=True, # False: generate, neither read nor write the cache
+                          **kw):
+    "A `trajstudy.synthetic.SyntheticCity` from the cache (sha256 checked) or generated and cached."
+    from trajstudy.synthetic import synthetic_city
+    params = _city_params(vehicles, days, seed, **kw)
+    path = download_dir() / "synthetic-city" / f"{synthetic_cache_key(params)[:32]}.npz"
+    if cache and path.exists(): return _read_city(path)
+    city = synthetic_city(**params)
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_city(city, path)
+        city.info["cache"] = str(path)
+    return city
+
+def load_synthetic_city(vehicles:int=1000, # cars (10^3 to 10^5)
+                        days:int=1, seed:int=0, cache:bool=True, **kw) -> pd.DataFrame:
+    "SYNTHETIC: GPS points of a simulated city's commuters (see `trajstudy.synthetic.synthetic_city` for `kw`)."
+    return synthetic_city_cached(vehicles, days, seed, cache, **kw).points
+
+def load_synthetic_city_speeds(vehicles:int=1000, days:int=1, seed:int=0, cache:bool=True, **kw) -> SensorSeries:
+    "SYNTHETIC: 5-minute link speeds (km/h) of the same simulated city, with the road's line graph."
+    return synthetic_city_cached(vehicles, days, seed, cache, **kw).speeds
+
+# %% ../nbs/02_data.ipynb #8c39b993
+def _synthetic_box():
+    from trajstudy.synthetic import city_box, city_grid
+    return city_box(city_grid())
+
+_SYN_SOURCE = ("generated by trajstudy.synthetic (this project) with the uxsim traffic simulator (MIT, PyPI), C++ engine, "
+               "platoons of 1; no download")
+_SYN_CITE = "T. Seo. UXsim: An open source macroscopic and mesoscopic traffic simulator in Python - a technical overview. arXiv:2309.17114, 2023."
+register(Dataset("synthetic-city", "synthetic-city", "points",
+    "SYNTHETIC (not real data): GPS fixes every 3-10 min of simulated home-work commuters on an 18 km grid city at Tiananmen, "
+    "10^3-10^5 vehicles, each its own trajectory; load('synthetic-city', vehicles=, days=, seed=)",
+    "SYNTHETIC, nothing real: T-Drive's scale (10,357 taxis) for scaling studies of the mechanisms; never replaces a real stand-in",
+    _SYN_SOURCE, _SYN_CITE, "generated data (Apache-2.0, this project)",
+    loader=load_synthetic_city, public_box=_synthetic_box(), public_point=(39.9087, 116.3975, "Tiananmen Square, Beijing"), synthetic=True))
+register(Dataset("synthetic-city-speeds", "synthetic-city", "sensors",
+    "SYNTHETIC (not real data): 5-minute mean speeds of every link of the simulated city (360 links on the default grid), "
+    "with the road's line graph; the same run as synthetic-city",
+    "SYNTHETIC, nothing real: a traffic sensor graph of chosen size and length (days) for scaling studies of ST-DPGAN",
+    _SYN_SOURCE, _SYN_CITE, "generated data (Apache-2.0, this project)",
+    loader=load_synthetic_city_speeds, synthetic=True))
+
 # %% ../nbs/02_data.ipynb #cf9819cc
 def missing_message(ds:Dataset) -> str:
     how = ds.how_to_obtain or f"run trajstudy.data.download({ds.name!r}) where you have network"
@@ -462,7 +561,7 @@ def _check_tree(ds:Dataset, verify:bool=True):
 
 def datasets() -> pd.DataFrame:
     "Every registered dataset with its provenance and whether it is present locally."
-    rows = [dict(name=d.name, kind=d.kind, present=d.present(), description=d.description, stands_in_for=d.stands_in_for,
+    rows = [dict(name=d.name, kind=d.kind, present=d.present(), synthetic=d.synthetic, description=d.description, stands_in_for=d.stands_in_for,
                  source=d.source, citation=d.citation, license=d.license,
                  downloadable=bool(d.files) and all(f.url for f in d.files)) for d in REGISTRY.values()]
     return pd.DataFrame(rows).set_index("name")
