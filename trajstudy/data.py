@@ -458,13 +458,15 @@ def _write_city(city, path:Path):
     "Save a city's points and speeds (the graph follows from the parameters) to an .npz, atomically, with its sha256 beside it."
     pts = city.points
     codes, names = pd.factorize(pts["uid"], sort=True)
-    tmp = path.with_name(path.name + ".part.npz")
+    import os
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.part.npz")   # one scratch name per process: concurrent writers do not clash
     np.savez_compressed(tmp, uid=codes.astype(np.int32), uid_names=np.asarray(names, dtype=str), t=epoch_ns(pts["t"]),
                         lat=pts["lat"].to_numpy(), lon=pts["lon"].to_numpy(), speeds=city.speeds.values,
                         meta=np.array(json.dumps({"params": city.params, "info": city.info})))
     sha = sha256_file(tmp)
+    sums = path.with_suffix(f".{os.getpid()}.sha256")
+    sums.write_text(sha + "\n"); sums.replace(path.with_suffix(".sha256"))   # the sum first: a reader never sees a file without one
     tmp.replace(path)
-    path.with_suffix(".sha256").write_text(sha + "\n")
 
 def _read_city(path:Path):
     "Read a cached city, checking its sha256 first."
