@@ -1,5 +1,5 @@
 """Tests of trajstudy.forecast (forecasters, errors, TSTR/TRTR, fidelity) and trajstudy.sensor_formats."""
-import json, sys
+import json, math, sys
 import numpy as np
 import pandas as pd
 import pytest
@@ -163,3 +163,68 @@ def test_read_windmill_json(tmp_path):
     (tmp_path / "y.json").write_text(json.dumps({"block": block.tolist(), "edges": [[0, 1]]}))
     with pytest.raises(ValueError, match="no 'weights' field"):
         sf.read_windmill_json(tmp_path / "y.json")
+
+
+def test_persistence_is_the_last_observed_value_brute_force():
+    rng = np.random.default_rng(0)
+    x = rng.normal(50, 5, (6, 4, 3)); m = rng.random(x.shape) > 0.3
+    p = fc.persistence_forecast(x, m, horizon=2)
+    for b in range(6):
+        for n in range(3):
+            obs = [t for t in range(4) if m[b, t, n]]
+            want = x[b, obs[-1], n] if obs else (x[b][m[b]].mean() if m[b].any() else 0.0)
+            assert p[b, 0, n] == pytest.approx(want) and p[b, 1, n] == pytest.approx(want)
+
+
+def test_historical_average_table_and_errors_brute_force():
+    rng = np.random.default_rng(1)
+    v = rng.normal(40, 3, (48, 2)); slots = np.arange(48) % 4
+    tab = fc.historical_average_table(v, slots, 5)
+    for s in range(4): np.testing.assert_allclose(tab[s], v[slots == s].mean(0))
+    np.testing.assert_allclose(tab[4], v.mean(0))                      # an unseen slot takes the sensor's mean
+    w, wm = fc.sliding_windows(v, 4)
+    ws, _ = fc.sliding_windows(slots[:, None].astype(float), 4)
+    e = fc.baseline_errors(w, 2, wm, ws[:, :, 0].astype(int), tab)
+    ha = e[(e.forecaster == "historical average") & (e.horizon == 0)].mae.item()
+    ref = np.mean([abs(w[i, t, n] - tab[slots[i + t], n]) for i in range(len(w)) for t in (2, 3) for n in range(2)])
+    assert ha == pytest.approx(ref)
+    pe = e[(e.forecaster == "persistence") & (e.horizon == 0)].mae.item()
+    assert pe == pytest.approx(np.mean(np.abs(w[:, 2:] - w[:, 1:2])))
+
+
+def test_fit_forecaster_takes_exactly_the_given_gradient_steps():
+    w = np.random.default_rng(0).normal(50, 5, (100, 6, 3))
+    calls = []
+    import torch
+    orig = torch.optim.Adam.step
+    def counting(self, *a, **k):
+        calls.append(1); return orig(self, *a, **k)
+    torch.optim.Adam.step = counting
+    try:
+        fc.fit_forecaster(w, t_in=4, rng=np.random.default_rng(0), steps=7, batch_size=32, hidden=4)
+        n7 = len(calls); calls.clear()
+        fc.fit_forecaster(w[:10], t_in=4, rng=np.random.default_rng(0), steps=7, batch_size=32, hidden=4)
+        n7b = len(calls); calls.clear()
+        fc.fit_forecaster(w, t_in=4, rng=np.random.default_rng(0), epochs=2, batch_size=32, hidden=4)
+        ne = len(calls)
+    finally:
+        torch.optim.Adam.step = orig
+    assert n7 == n7b == 7 and ne == 2 * 4                                # same steps whatever the set size; epochs as before
+
+
+def test_wasserstein_and_congested_share_against_closed_forms():
+    rng = np.random.default_rng(0)
+    r = rng.normal(50, 5, (400, 4, 2)); s = r + 3.0                     # a shift by 3: W1 is exactly 3
+    np.testing.assert_allclose(fc.wasserstein_per_sensor(r, s), [3.0, 3.0], atol=1e-9)
+    w = np.array([[[30.], [45.], [39.9], [np.nan]]])
+    assert fc.congested_share(w, 40) == pytest.approx(2 / 3)
+
+
+def test_discriminative_score_tells_collapse_and_noise_apart_but_not_same_distribution():
+    rng = np.random.default_rng(0)
+    real = 50 + 10 * np.sin(np.arange(8)[None, :, None] / 2 + rng.uniform(0, 6, (300, 1, 3))) + rng.normal(0, 1, (300, 8, 3))
+    same = 50 + 10 * np.sin(np.arange(8)[None, :, None] / 2 + rng.uniform(0, 6, (300, 1, 3))) + rng.normal(0, 1, (300, 8, 3))
+    collapsed = np.repeat(real[:1], 300, axis=0) + rng.normal(0, 0.1, (300, 8, 3))   # one mode only
+    assert fc.discriminative_score(real, same, np.random.default_rng(1)) < 0.65
+    assert fc.discriminative_score(real, collapsed, np.random.default_rng(1)) > 0.9
+    assert math.isnan(fc.discriminative_score(real[:2], same[:2], np.random.default_rng(1)))

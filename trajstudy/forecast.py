@@ -18,7 +18,9 @@ from .privacy import check_rng
 
 # %% auto #0
 __all__ = ['FORECASTERS', 'split_windows', 'sliding_windows', 'GRUForecaster', 'GConvGRUCell', 'GraphGRUForecaster',
-           'edges_from_adjacency', 'Forecaster', 'fit_forecaster', 'forecast_errors', 'tstr_trtr', 'fidelity']
+           'edges_from_adjacency', 'Forecaster', 'fit_forecaster', 'forecast_errors', 'tstr_trtr',
+           'persistence_forecast', 'time_of_day_slots', 'historical_average_table', 'baseline_errors', 'fidelity',
+           'wasserstein_per_sensor', 'congested_share', 'discriminative_score']
 
 # %% ../nbs/31_forecast.ipynb #fb0a4ae6
 def split_windows(windows:np.ndarray, # (W, T, N)
@@ -126,6 +128,7 @@ def fit_forecaster(windows:np.ndarray, # (W, T, N) training windows (real or syn
                    adjacency:np.ndarray|None=None, # (N, N) weights (needed for "graph")
                    mask:np.ndarray|None=None,
                    epochs:int=20, batch_size:int=64, lr:float=5e-3, hidden:int=32,
+                   steps:int|None=None, # if given: exactly this many gradient steps (overrides epochs), so TRTR and TSTR train alike
                    device:str|None=None, progress:bool=False) -> Forecaster:
     "Fit a forecaster on windows with a masked L1 loss (Adam)."
     check_rng(rng)
@@ -147,17 +150,20 @@ def fit_forecaster(windows:np.ndarray, # (W, T, N) training windows (real or syn
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         g = () if ei is None else (ei.to(device), ew.to(device))
         X, Y, M = (torch.from_numpy(a).to(device) for a in (zx, zy, my.astype(np.float32)))
-        hist = []
-        for _ in tqdm(range(epochs), desc=f"forecaster {kind}", disable=not progress, leave=False):
-            model.train()
-            perm = torch.from_numpy(rng.permutation(len(X))).to(device)
-            tot = 0.0
-            for i in range(0, len(X), batch_size):
-                b = perm[i:i + batch_size]
-                loss = ((model(X[b], *g) - Y[b]).abs() * M[b]).sum() / M[b].sum().clamp(min=1)
-                opt.zero_grad(); loss.backward(); opt.step()
-                tot += loss.item() * len(b)
-            hist.append(tot / len(X))
+        hist, done = [], 0
+        total = steps if steps is not None else epochs * math.ceil(len(X) / batch_size)
+        with tqdm(total=total, desc=f"forecaster {kind}", disable=not progress, leave=False) as bar:
+            while done < total:
+                model.train()
+                perm = torch.from_numpy(rng.permutation(len(X))).to(device)
+                tot, seen = 0.0, 0
+                for i in range(0, len(X), batch_size):
+                    if done >= total: break
+                    b = perm[i:i + batch_size]
+                    loss = ((model(X[b], *g) - Y[b]).abs() * M[b]).sum() / M[b].sum().clamp(min=1)
+                    opt.zero_grad(); loss.backward(); opt.step()
+                    tot += loss.item() * len(b); seen += len(b); done += 1; bar.update(1)
+                hist.append(tot / max(seen, 1))
     return Forecaster(model, kind, t_in, y.shape[1], loc, scale, ei, ew, hist)
 
 # %% ../nbs/31_forecast.ipynb #cc341159
@@ -186,6 +192,54 @@ def tstr_trtr(real_train:np.ndarray, # (W, T, N) real training windows
         for k in kinds:
             fc = fit_forecaster(w, t_in=t_in, kind=k, adjacency=adjacency, mask=m, rng=rng, **fit_kw)
             out.append(forecast_errors(fc, real_test, real_test_mask, mape_min_abs).assign(setting=setting, forecaster=k))
+    return pd.concat(out, ignore_index=True)[["setting", "forecaster", "horizon", "mae", "rmse", "mape"]]
+
+# %% ../nbs/31_forecast.ipynb #383a033b
+def persistence_forecast(x:np.ndarray, # (B, t_in, N) inputs
+                         mask:np.ndarray|None=None, # (B, t_in, N) True where observed
+                         horizon:int=1) -> np.ndarray:
+    "Last observed input value of each sensor (the window's input mean where a sensor has none), `(B, horizon, N)`."
+    x = np.asarray(x, float)
+    m = np.isfinite(x) if mask is None else np.asarray(mask, bool) & np.isfinite(x)
+    idx = np.where(m, np.arange(x.shape[1])[None, :, None], -1).max(1)                    # (B, N) last observed step
+    last = np.take_along_axis(x, np.clip(idx, 0, None)[:, None, :], 1)[:, 0]             # (B, N)
+    n = m.sum((1, 2))
+    fill = np.where(n > 0, np.where(m, x, 0).sum((1, 2)) / np.maximum(n, 1), 0.0)         # (B,) mean of the window's inputs
+    last = np.where(idx >= 0, last, fill[:, None])
+    return np.repeat(last[:, None, :], horizon, axis=1)
+
+def time_of_day_slots(timestamps, # datetimes of the steps
+                      step_minutes:int) -> np.ndarray:
+    "Slot of each step within the day (0 .. 24*60/step_minutes - 1)."
+    t = pd.DatetimeIndex(timestamps)
+    return ((t.hour * 60 + t.minute) // step_minutes).to_numpy()
+
+def historical_average_table(values:np.ndarray, # (T, N) real training readings
+                             slots:np.ndarray, # (T,) time-of-day slot of each step
+                             n_slots:int, mask:np.ndarray|None=None) -> np.ndarray:
+    "Mean reading of each sensor per time-of-day slot, `(n_slots, N)`; slots never seen take the sensor's mean."
+    v = np.asarray(values, float)
+    m = np.isfinite(v) if mask is None else np.asarray(mask, bool) & np.isfinite(v)
+    s = np.zeros((n_slots, v.shape[1])); c = np.zeros((n_slots, v.shape[1]))
+    np.add.at(s, slots, np.where(m, v, 0)); np.add.at(c, slots, m)
+    overall = np.where(m, v, 0).sum(0) / np.maximum(m.sum(0), 1)
+    return np.where(c > 0, s / np.maximum(c, 1), overall[None])
+
+def baseline_errors(windows:np.ndarray, # (W, T, N) held-out real windows
+                    t_in:int, mask:np.ndarray|None=None,
+                    window_slots:np.ndarray|None=None, # (W, T) time-of-day slot of every step of every window
+                    ha_table:np.ndarray|None=None, # from `historical_average_table`
+                    mape_min_abs:float=1.0) -> pd.DataFrame:
+    "Errors of persistence and (if slots and table are given) of the historical average, in `forecast_errors`' format."
+    x, y, mx, my = split_windows(windows, t_in, mask)
+    preds = {"persistence": persistence_forecast(x, mx, y.shape[1])}
+    if ha_table is not None: preds["historical average"] = ha_table[np.asarray(window_slots)[:, t_in:]]     # (W, H, N)
+    out = []
+    for name, p in preds.items():
+        rows = [dict(horizon=h + 1, mae=float(mae(y[:, h], p[:, h], my[:, h])), rmse=float(rmse(y[:, h], p[:, h], my[:, h])),
+                     mape=float(mape(y[:, h], p[:, h], my[:, h], min_abs=mape_min_abs))) for h in range(y.shape[1])]
+        rows.append(dict(horizon=0, mae=float(mae(y, p, my)), rmse=float(rmse(y, p, my)), mape=float(mape(y, p, my, min_abs=mape_min_abs))))
+        out.append(pd.DataFrame(rows).assign(setting="baseline", forecaster=name))
     return pd.concat(out, ignore_index=True)[["setting", "forecaster", "horizon", "mae", "rmse", "mape"]]
 
 # %% ../nbs/31_forecast.ipynb #576913af
@@ -223,3 +277,42 @@ def fidelity(real:np.ndarray, # (W, T, N) real windows (NaN where missing)
                    acf_abs_diff=float((acf.real - acf.synth).abs().mean()),
                    corr_abs_diff=float(np.abs(cr - cs)[off].mean()) if off.any() else float("nan"))
     return dict(nodes=nodes, acf=acf, corr_real=cr, corr_synth=cs, summary=summary)
+
+# %% ../nbs/31_forecast.ipynb #ec6e82bc
+def wasserstein_per_sensor(real:np.ndarray, # (W, T, N) real windows (NaN where missing)
+                           synthetic:np.ndarray) -> np.ndarray:
+    "Wasserstein-1 distance between each sensor's real and synthetic readings, `(N,)` in data units."
+    from scipy.stats import wasserstein_distance
+    r, s = np.asarray(real, float), np.asarray(synthetic, float)
+    out = []
+    for n in range(r.shape[2]):
+        a = r[:, :, n].ravel(); a = a[np.isfinite(a)]
+        out.append(wasserstein_distance(a, s[:, :, n].ravel()) if a.size else np.nan)
+    return np.array(out)
+
+def congested_share(windows:np.ndarray, below:float) -> float:
+    "Share of observed readings below `below` (e.g. 40 mph: congested)."
+    w = np.asarray(windows, float)
+    ok = np.isfinite(w)
+    return float((w[ok] < below).mean())
+
+def discriminative_score(real:np.ndarray, # (W, T, N) real windows, no NaN (fill first)
+                         synthetic:np.ndarray, # (S, T, N)
+                         rng:np.random.Generator, test_share:float=0.3) -> float:
+    "Held-out accuracy of a logistic regression telling real from synthetic windows (balanced classes; 0.5 = indistinguishable)."
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.pipeline import make_pipeline
+    check_rng(rng)
+    r, s = np.asarray(real, float), np.asarray(synthetic, float)
+    if not np.isfinite(r).all(): raise ValueError("real windows have NaN: fill them before the discriminative score")
+    k = min(len(r), len(s))
+    if k < 3: return float("nan")                      # too few windows to train and test a classifier
+    r, s = r[rng.permutation(len(r))[:k]], s[rng.permutation(len(s))[:k]]
+    feats = lambda w: np.concatenate([w.reshape(len(w), -1), np.diff(w, axis=1).reshape(len(w), -1)], axis=1)
+    X, y = np.concatenate([feats(r), feats(s)]), np.r_[np.ones(k), np.zeros(k)]
+    n_test = max(1, int(test_share * k))               # the same number of held-out windows of each class
+    pr, ps = rng.permutation(k), k + rng.permutation(k)
+    te, tr = np.r_[pr[:n_test], ps[:n_test]], np.r_[pr[n_test:], ps[n_test:]]
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.1)).fit(X[tr], y[tr])
+    return float((clf.predict(X[te]) == y[te]).mean())
