@@ -317,7 +317,7 @@ def test_eval_notebook_smoke(tmp_path):
     pm.execute_notebook(str(root / "nbs/eval/30_stdpgan.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
                         cwd=str(root / "nbs/eval"), progress_bar=False,
                         parameters=dict(output_dir=str(tmp_path / "o"), datasets=["melbourne-parking"], epsilons=[5, "inf"],
-                                        variants=["stdpgan", "dpgan"], gan_steps=4, forecast_epochs=1, n_synthetic=16,
+                                        variants=["stdpgan", "dpgan"], gan_steps=4, forecast_steps=2, n_synthetic=16,
                                         max_nodes=6, hidden=8, fidelity_eps=5))
     out = tmp_path / "o"
     for f in ("utility_melbourne-parking.csv", "privacy.csv", "fidelity.csv", "claims.csv", "utility_vs_eps.png", "fidelity.png", "series.pdf"):
