@@ -1,4 +1,4 @@
-"Shared pytest helpers: dataset availability and the repository root."
+"Shared pytest helpers: dataset availability, the repository root, and the verdicts of privacy audits."
 import os, warnings
 from pathlib import Path
 import pytest
@@ -21,3 +21,19 @@ def shanghai():
         warnings.simplefilter("ignore")
         from trajstudy.data import load
         return load("shanghai-telecom")
+
+
+def report(kind, name, res):
+    "Print an audit's result (pytest -s shows every bound, for the note)."
+    print(f"AUDIT {kind:7s} {name}: {res}")
+    return res
+
+def check_real(name, res):
+    "A real mechanism must stay within its ledger's (a-priori) eps."
+    report("real", name, res)
+    assert not res.violated, f"{name}: the audit proves more than the ledger's eps: {res}"
+
+def check_mutant(name, res):
+    "A broken mechanism must be caught: the audit's bound exceeds the eps it claims."
+    report("mutant", name, res)
+    assert res.violated, f"{name}: mutant NOT caught (bound {res.bound:.3f} <= claimed {res.claimed_eps:.3g}): {res}"

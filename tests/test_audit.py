@@ -11,26 +11,12 @@ import math
 
 import numpy as np
 import pytest
+from conftest import report, check_real, check_mutant
 
 from trajstudy import privacy
 from trajstudy.audit import audit, low_mantissa_bit, n_released
 
 ALPHA = 1e-3
-
-
-def report(kind, name, res):
-    print(f"AUDIT {kind:7s} {name}: {res}")
-    return res
-
-
-def check_real(name, res):
-    report("real", name, res)
-    assert not res.violated, f"{name}: the audit proves more than the ledger's eps: {res}"
-
-
-def check_mutant(name, res):
-    report("mutant", name, res)
-    assert res.violated, f"{name}: mutant NOT caught (bound {res.bound:.3f} <= claimed {res.claimed_eps:.3g}): {res}"
 
 
 # ---- laplace_counts: OpenDP's integer Laplace ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import report, check_real, check_mutant
 
 from trajstudy import dpr, hilbert_dp as hd
 from trajstudy.audit import audit, n_released, release_origin
@@ -55,20 +56,6 @@ FEATURES = {
     "total_count": lambda r: float(r.counts["count"].sum()),
     "first_count": lambda r: float(r.counts["count"].iat[0]) if len(r.counts) else np.nan,
 }
-
-
-def report(kind, name, res):
-    print(f"AUDIT {kind:7s} {name}: {res}")
-
-
-def check_real(name, res):
-    report("real", name, res)
-    assert not res.violated, f"{name}: the audit proves more than the plan's eps: {res}"
-
-
-def check_mutant(name, res):
-    report("mutant", name, res)
-    assert res.violated, f"{name}: NOT caught (bound {res.bound:.3f} <= claimed {res.claimed_eps:.3g}): {res}"
 
 
 def publisher(module, eps, k, mode, **kw):
