@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import report, check_real, check_mutant
+from conftest import check_real, check_mutant
 
 from trajstudy import privacy
 from trajstudy.audit import audit, low_mantissa_bit, n_released

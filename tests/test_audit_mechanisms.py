@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import report, check_real, check_mutant
+from conftest import check_real, check_mutant
 
 from trajstudy import dpr, hilbert_dp as hd
 from trajstudy.audit import audit, n_released, release_origin
