@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, pytest
 from conftest import needs, ROOT
 from trajstudy import data as D
-from trajstudy.data import (load, datasets, read_shanghai_telecom, read_tdrive, read_plt, resample_grid, snap, download,
+from trajstudy.data import (load, datasets, read_shanghai_telecom, read_tdrive, read_plt, resample_grid, shanghai_grid, snap, download,
                             ChecksumError, REGISTRY, tree_sha256)
 
 def test_registry_is_complete():
@@ -33,7 +33,8 @@ def test_shanghai_parser_rules(tmp_path):
     f = tmp_path / "d.txt"
     f.write_text("3.23\t3.30\t31.2\t121.4\tu1\n23.50\t0.10\t31.3\t121.5\tu1\n5.00\t5.00\t31.2\t121.4\tu2\n"
                  "6.00\t6.05\t0.0\t0.0\tu2\n")
-    with pytest.warns(UserWarning, match="dropped 1 of 4 records with coordinates 0,0"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                   # counted in attrs, never warned
         p = read_shanghai_telecom(f, "2014-06-14")
     assert p.attrs["n_zero_coords_dropped"] == 1 and p.attrs["n_records"] == 4
     u1 = p[p.uid == "u1"]["t"].dt.strftime("%d %H:%M").tolist()
@@ -98,7 +99,7 @@ def test_geolife():
 def test_other_sensor_series(name):
     if not REGISTRY[name].present(): pytest.skip(f"dataset {name} is not in the data directory")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", message="Melbourne parking")   # areas without a bay in the snapshots (counted)
         s = load(name)
     expect = {"melbourne-parking": (66, 29), "sdwpf": (288, 134), "montevideo-bus": (744, 675)}[name]
     assert s.shape == expect and np.isfinite(s.values[s.mask]).all()
@@ -166,3 +167,15 @@ def test_synthetic_city_is_cached_by_its_parameters_and_checked(tmp_path, monkey
     npz = tmp_path / "synthetic-city" / files[0]
     b = bytearray(npz.read_bytes()); b[300] ^= 0xFF; npz.write_bytes(bytes(b))
     with pytest.raises(ChecksumError, match="generated again"): load("synthetic-city", vehicles=150, days=1, seed=2)
+
+
+@needs("shanghai-telecom")
+def test_shanghai_grid_is_the_studys_grid():
+    g = resample_grid(load("shanghai-telecom", day="2014-06-14"))
+    full = shanghai_grid()
+    pd.testing.assert_frame_equal(full[g.columns], g)
+    assert full.attrs["n_zero_coords_dropped"] == 3131 and full.attrs["n_users_seen"] == g.attrs["n_users_seen"]
+    box30 = shanghai_grid(half_box_m=30_000)
+    assert box30["uid"].nunique() + box30.attrs["n_users_outside_box"] == g["uid"].nunique()
+    assert box30.attrs["public_box"].contains(box30["lat"], box30["lon"]).all()
+    assert shanghai_grid(half_box_m=3_000)["uid"].nunique() < box30["uid"].nunique()   # a smaller square keeps fewer users

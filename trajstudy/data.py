@@ -22,7 +22,7 @@ __all__ = ['REGISTRY', 'SYNTHETIC_VERSION', 'DataFile', 'ChecksumError', 'sha256
            'load_metr_la_graph', 'load_pems_bay_graph', 'load_los_loop', 'melbourne_parking_events', 'melbourne_bays',
            'load_melbourne_parking', 'load_sdwpf', 'load_montevideo_bus', 'synthetic_cache_key',
            'synthetic_city_cached', 'load_synthetic_city', 'load_synthetic_city_speeds', 'missing_message',
-           'open_data_file', 'datasets', 'load', 'download', 'resample_grid', 'snap']
+           'open_data_file', 'datasets', 'load', 'download', 'resample_grid', 'shanghai_grid', 'snap']
 
 # %% ../nbs/02_data.ipynb #83c54173
 @dataclass
@@ -124,7 +124,7 @@ def _hmm_to_minutes(s:pd.Series) -> np.ndarray:
 
 def read_shanghai_telecom(path:str|Path|io.IOBase, # a data_6_DD.txt file (or its .xz)
                           day:str, # the calendar day of the file, e.g. "2014-06-14"
-                          zero_coords:str="drop", # "drop" (counted, warned) or "error"
+                          zero_coords:str="drop", # "drop" (counted in `attrs["n_zero_coords_dropped"]`) or "error"
                          ) -> pd.DataFrame:
     "Read one Shanghai Telecom day file into a points table (two samples per record)."
     if isinstance(path, (str, Path)) and str(path).endswith(".xz"): path = lzma.open(path, "rt")
@@ -140,7 +140,6 @@ def read_shanghai_telecom(path:str|Path|io.IOBase, # a data_6_DD.txt file (or it
     if n_zero:
         if zero_coords == "error": raise ValueError(f"{n_zero} records have coordinates 0,0 (unknown base station), e.g. line {int(np.flatnonzero(zero)[0]) + 1}")
         if zero_coords != "drop": raise ValueError(f"zero_coords must be 'drop' or 'error', got {zero_coords!r}")
-        warnings.warn(f"Shanghai Telecom {day}: dropped {n_zero} of {len(raw)} records with coordinates 0,0 (unknown base station)")
         raw = raw[~zero.to_numpy()]
     s, e = _hmm_to_minutes(raw["start"]), _hmm_to_minutes(raw["end"])
     e = np.where(e < s, e + 24 * 60, e)  # the session crossed midnight
@@ -160,7 +159,9 @@ def read_shanghai_telecom(path:str|Path|io.IOBase, # a data_6_DD.txt file (or it
 _SH_DAYS = {"2014-06-14": "data_6_14.txt", "2014-06-16": "data_6_16.txt"}
 
 def load_shanghai_telecom(day:str|None="2014-06-14", # "2014-06-14", "2014-06-16", or None for both
-                          zero_coords:str="drop", origin:tuple|None=None) -> pd.DataFrame:
+                          zero_coords:str="drop", # "drop" (counted in `attrs["n_zero_coords_dropped"]`) or "error"
+                          origin:tuple|None=None, # (lat, lon) of the local x/y frame; None: the data's centre
+                         ) -> pd.DataFrame:
     "Shanghai Telecom operator records of one day (or both) as a points table."
     ds = REGISTRY["shanghai-telecom"]
     days = list(_SH_DAYS) if day is None else [day]
@@ -601,8 +602,14 @@ def download(name:str, force:bool=False, base_url:str|None=None) -> Path:
     return target
 
 # %% ../nbs/02_data.ipynb #f9de9ec8
-def resample_grid(points:pd.DataFrame, freq:str="10min", start:str="06:00", end:str="12:00",
-                  max_stale:str="2h", day:str|None=None, require_complete:bool=True) -> pd.DataFrame:
+def resample_grid(points:pd.DataFrame, # a points table (uid, t, lat, lon, x, y), e.g. from `load`
+                  freq:str="10min", # grid step, a pandas offset ("10min" in the DP publishing paper)
+                  start:str="06:00", # first grid time of each day, local "HH:MM"
+                  end:str="12:00", # end of each day's grid, local "HH:MM" (excluded)
+                  max_stale:str="2h", # the oldest fix that may be carried forward to a grid time
+                  day:str|None=None, # the one day to grid; None: the days the loader read (`attrs["days"]`), else every day
+                  require_complete:bool=True, # keep only users with a position at every grid time (counted otherwise)
+                 ) -> pd.DataFrame:
     "Positions on a regular time grid per user and day, carrying the last fix at most `max_stale` forward."
     pts = validate_points(points)
     tz = pts["t"].dt.tz
@@ -640,7 +647,31 @@ def resample_grid(points:pd.DataFrame, freq:str="10min", start:str="06:00", end:
     res.attrs.update(n_users_seen=n_users, n_users_incomplete=n_incomplete, grid_freq=freq, grid_start=start, grid_end=end)
     return res
 
-def snap(points:pd.DataFrame, cell_m:float=100.0, time_bin:str="1min") -> pd.DataFrame:
+# %% ../nbs/02_data.ipynb #6b267f6d
+def shanghai_grid(day:str|None="2014-06-14", # "2014-06-14", "2014-06-16", or None for both (uids `user|day`)
+                  half_box_m:float|None=None, # half side (m) of the public square about People's Square whose users are kept; None keeps all
+                  freq:str="10min", # grid step (the DP publishing paper: 10 minutes)
+                  start:str="06:00", # first grid time, local "HH:MM"
+                  end:str="12:00", # end of the grid, local "HH:MM" (excluded)
+                  max_stale:str="2h", # the oldest fix carried forward to a grid time
+                 ) -> pd.DataFrame:
+    "Shanghai Telecom on the DP publishing paper's time grid, optionally only the users inside a public box."
+    pts = load_shanghai_telecom(day)
+    g = resample_grid(pts, freq=freq, start=start, end=end, max_stale=max_stale)
+    g.attrs.update({k: pts.attrs[k] for k in ("days", "n_records", "n_zero_coords_dropped")})
+    if half_box_m is None: return g
+    lat, lon, name = REGISTRY["shanghai-telecom"].public_point
+    box = PublicBox.around(lat, lon, half_box_m, source=name)
+    inside = pd.Series(box.contains(g["lat"], g["lon"])).groupby(g["uid"].to_numpy()).all()
+    out = g[g["uid"].isin(inside[inside].index)].reset_index(drop=True)
+    out.attrs = dict(g.attrs, public_box=box, n_users_outside_box=int((~inside).sum()))
+    return out
+
+# %% ../nbs/02_data.ipynb #c8be9707
+def snap(points:pd.DataFrame, # a points table (uid, t, lat, lon, x, y)
+         cell_m:float=100.0, # side of the square cells in metres (100 m in the k^τ,ε paper)
+         time_bin:str="1min", # length of the time bins, a pandas offset
+        ) -> pd.DataFrame:
     "Snap samples to the centres of `cell_m` cells and the starts of `time_bin` bins; merge repeats."
     pts = validate_points(points)
     if not cell_m > 0: raise ValueError(f"cell_m must be > 0, got {cell_m}")
