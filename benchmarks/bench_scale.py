@@ -15,7 +15,6 @@ The data are synthetic: these curves are about scale, not about any real city.
 """
 import argparse
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -42,9 +41,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     methods = {"hilbert": hilbert_dp.publish, "dpr": dpr.publish}
     warm = synthetic_city(100, days=1, seed=1)          # compile numba kernels and load uxsim before anything is timed
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        Gw = hilbert_dp.public_grid(hilbert_dp.keep_inside(resample_grid(warm.points), warm.box), warm.box)
+    Gw = hilbert_dp.public_grid(hilbert_dp.keep_inside(resample_grid(warm.points), warm.box), warm.box)
     for publish in methods.values(): publish(Gw.xy, 10.0, a.k[0], bounds=warm.box, rng=np.random.default_rng(0), secure=False)
     stages, quality = [], []
     for n in a.sizes:
@@ -53,10 +50,8 @@ def main(argv=None):
         t_gen = time.perf_counter() - t0
         box = city.box
         t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            g = resample_grid(city.points, freq="10min", start="06:00", end="12:00", max_stale="2h")
-            G = hilbert_dp.public_grid(hilbert_dp.keep_inside(g, box), box)
+        g = resample_grid(city.points, freq="10min", start="06:00", end="12:00", max_stale="2h")
+        G = hilbert_dp.public_grid(hilbert_dp.keep_inside(g, box), box)
         t_grid = time.perf_counter() - t0
         X, times = G.xy, G.times
         del city, g

@@ -138,6 +138,7 @@ def _threshold_events(F, names, max_thresholds):
                 e = Event(((j, op, float(c)),), names); evs.append(e); hits.append(e(F))
     return evs, np.array(hits, dtype=bool).reshape(len(evs), len(F))
 
+# %% ../nbs/05_audit.ipynb #c54c48de
 def select_event(F_d:np.ndarray, F_dp:np.ndarray, # phase-1 feature matrices on D and D'
                  names:tuple, # feature names
                  *, n_test:int, delta:float=0.0, alpha:float=0.05,

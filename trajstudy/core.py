@@ -32,6 +32,7 @@ def project_local(lat, lon, origin:tuple|None=None # (lat0, lon0) in degrees; th
     y = EARTH_RADIUS_M * np.radians(lat - lat0)
     return x, y, (float(lat0), float(lon0))
 
+# %% ../nbs/00_core.ipynb #06d6ffde
 def unproject_local(x, y, origin:tuple # (lat0, lon0) used by `project_local`
                    ):
     "Inverse of `project_local`: local metres back to `(lat, lon)` degrees."
@@ -98,12 +99,14 @@ def _rows(mask, index, limit=5) -> str:
     more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
     return f"{len(bad)} row(s), e.g. index {bad[:limit]}{more}"
 
+# %% ../nbs/00_core.ipynb #a2a77c1a
 def epoch_ns(t) -> np.ndarray:
     "Timezone-aware datetimes (Series, Index or array) as int64 nanoseconds since the Unix epoch (UTC)."
     t = pd.DatetimeIndex(t) if not isinstance(t, pd.Series) else pd.DatetimeIndex(t.to_numpy() if t.dt.tz is None else t)
     if t.tz is None: raise ValueError("times are timezone-naive: localize them first")
     return t.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8.copy()
 
+# %% ../nbs/00_core.ipynb #061924c6
 def validate_points(df:pd.DataFrame, # table with at least uid, t, lat, lon
                     tz:str|None=None, # timezone to localize naive times to; naive times are an error if None
                     origin:tuple|None=None, # projection origin (lat0, lon0); kept from df.attrs or the median if None
@@ -150,6 +153,7 @@ def validate_points(df:pd.DataFrame, # table with at least uid, t, lat, lon
     out.attrs = {**df.attrs, "origin": tuple(origin), "n_duplicates_dropped": n0 - len(out)}
     return out
 
+# %% ../nbs/00_core.ipynb #a1fdb5a0
 def make_points(uid, t, lat, lon, tz:str|None=None, origin:tuple|None=None, **extra) -> pd.DataFrame:
     "Build and validate a points table from columns."
     return validate_points(pd.DataFrame({"uid": uid, "t": t, "lat": lat, "lon": lon, **extra}), tz=tz, origin=origin)
@@ -221,6 +225,7 @@ def gaussian_kernel_adjacency(dist:np.ndarray, # (N, N) distances; inf or NaN wh
     w[w < threshold] = 0.0
     return w
 
+# %% ../nbs/00_core.ipynb #7b345dc7
 def pairwise_distances_m(lat, lon) -> np.ndarray:
     "Great-circle (haversine) distances in metres between all pairs of positions."
     la, lo = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))

@@ -34,11 +34,13 @@ class DataFile:
     original_sha256: str|None = None
     url: str|None = None          # public source of the original bytes (None: not downloadable)
 
+# %% ../nbs/02_data.ipynb #914d4a60
 class ChecksumError(ValueError):
     "A data file's sha256 does not match the registry."
 
 _verified: dict = {}
 
+# %% ../nbs/02_data.ipynb #fb8e9d99
 def sha256_file(p:Path, chunk:int=1 << 20) -> str:
     "sha256 hex digest of a file."
     h = hashlib.sha256()
@@ -46,6 +48,7 @@ def sha256_file(p:Path, chunk:int=1 << 20) -> str:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/02_data.ipynb #7bb627f3
 def _check(p:Path, expected:str):
     st = p.stat()
     key = (str(p), st.st_size, st.st_mtime_ns)
@@ -56,6 +59,7 @@ def _check(p:Path, expected:str):
                             "The file is corrupt or a different version; delete it and download again (trajstudy.data.download).")
     _verified[key] = expected
 
+# %% ../nbs/02_data.ipynb #af14955b
 def tree_sha256(folder:Path, pattern:str="**/*") -> str:
     "sha256 of the sorted lines 'relative/path sha256' of every file under `folder`."
     folder = Path(folder)
@@ -95,6 +99,7 @@ class Dataset:
 
 REGISTRY: dict[str, Dataset] = {}
 
+# %% ../nbs/02_data.ipynb #9248989e
 def register(ds:Dataset) -> Dataset:
     REGISTRY[ds.name] = ds
     return ds
@@ -122,6 +127,7 @@ def _hmm_to_minutes(s:pd.Series) -> np.ndarray:
         raise ValueError(f"{len(i)} clock time(s) are not H.MM (hours 0-23, minutes 00-59), e.g. line {i[0] + 1}: {s.iloc[i[0]]!r}")
     return (h * 60 + m).to_numpy(dtype=np.int64)
 
+# %% ../nbs/02_data.ipynb #7f03a850
 def read_shanghai_telecom(path:str|Path|io.IOBase, # a data_6_DD.txt file (or its .xz)
                           day:str, # the calendar day of the file, e.g. "2014-06-14"
                           zero_coords:str="drop", # "drop" (counted in `attrs["n_zero_coords_dropped"]`) or "error"
@@ -185,6 +191,7 @@ def read_plt(path:str|Path) -> pd.DataFrame:
     if t.isna().any(): raise ValueError(f"{path}: unparseable date/time on data line {int(np.flatnonzero(t.isna())[0]) + 1}")
     return pd.DataFrame({"lat": df["lat"], "lon": df["lon"], "alt_ft": df["alt_ft"], "t": t})
 
+# %% ../nbs/02_data.ipynb #2e1934af
 def load_geolife(users:list|None=None, # user folder names ("000", ...); all if None
                  origin:tuple|None=None) -> pd.DataFrame:
     "GeoLife trajectories as a points table (uid = user, trip = file)."
@@ -228,6 +235,7 @@ class SensorGraph:
     name: str = ""
     distances: pd.DataFrame|None = None  # road distances (from, to, distance), where published
 
+# %% ../nbs/02_data.ipynb #a7f655b3
 def _load_dcrnn_graph(ds:Dataset, pkl:str, locations:str, loc_has_header:bool) -> SensorGraph:
     with open_data_file(ds, pkl) as f: ids, id2i, adj = pickle.load(f, encoding="latin1")
     ids = np.array([str(i) for i in ids])
@@ -240,10 +248,12 @@ def _load_dcrnn_graph(ds:Dataset, pkl:str, locations:str, loc_has_header:bool) -
         raise ValueError(f"{ds.name}: {int(loc['latitude'].isna().sum())} sensors of the adjacency have no location")
     return SensorGraph(ids, loc[["latitude", "longitude"]].to_numpy(float), np.asarray(adj, dtype=float), ds.name)
 
+# %% ../nbs/02_data.ipynb #801d0ae2
 def load_metr_la_graph() -> SensorGraph:
     "The METR-LA sensor graph (207 sensors, DCRNN adjacency)."
     return _load_dcrnn_graph(REGISTRY["metr-la"], "adj_mx.pkl", "graph_sensor_locations.csv", True)
 
+# %% ../nbs/02_data.ipynb #591794ae
 def load_pems_bay_graph() -> SensorGraph:
     "The PEMS-BAY sensor graph (325 sensors, DCRNN adjacency, road distances)."
     ds = REGISTRY["pems-bay"]
@@ -252,6 +262,7 @@ def load_pems_bay_graph() -> SensorGraph:
         g.distances = pd.read_csv(f, header=None, names=["from", "to", "distance"], dtype={"from": str, "to": str})
     return g
 
+# %% ../nbs/02_data.ipynb #31577f32
 def load_los_loop(adjacency:str="metr-la", # "metr-la" (DCRNN kernel) or "los" (T-GCN's los_adj.csv)
                  ) -> SensorSeries:
     "LOS-loop speeds (2016 x 207, mph) on the METR-LA sensor graph."
@@ -278,11 +289,13 @@ def melbourne_parking_events() -> pd.DataFrame:
         ev[c] = pd.to_datetime(ev[c], format="%m/%d/%Y %I:%M:%S %p").dt.tz_localize("Australia/Melbourne")
     return ev
 
+# %% ../nbs/02_data.ipynb #954adaf3
 def melbourne_bays(snapshot:str="T11-18") -> pd.DataFrame:
     "A 2018 bay status snapshot (bay_id, st_marker_id, status, lat, lon)."
     with open_data_file(REGISTRY["melbourne-parking"], f"sensors_{snapshot}.csv", text=True) as f:
         return pd.read_csv(f, dtype={"st_marker_id": str})
 
+# %% ../nbs/02_data.ipynb #f00fb08f
 def load_melbourne_parking(freq:str="10min", start:str="08:00", end:str="19:00",
                            threshold:float=0.1) -> SensorSeries:
     "Sampled occupied intervals per parking area and time step, 2017-02-08."
@@ -455,6 +468,7 @@ def _city_params(vehicles, days, seed, **kw) -> dict:
     p.update(kw, vehicles=int(vehicles), days=int(days), seed=int(seed))
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()}
 
+# %% ../nbs/02_data.ipynb #b5d00b98
 def _write_city(city, path:Path):
     "Save a city's points and speeds (the graph follows from the parameters) to an .npz, atomically, with its sha256 beside it."
     pts = city.points
@@ -469,6 +483,7 @@ def _write_city(city, path:Path):
     sums.write_text(sha + "\n"); sums.replace(path.with_suffix(".sha256"))   # the sum first: a reader never sees a file without one
     tmp.replace(path)
 
+# %% ../nbs/02_data.ipynb #e8722f7d
 def _read_city(path:Path):
     "Read a cached city, checking its sha256 first."
     from trajstudy.synthetic import SyntheticCity, city_grid, city_box, line_graph, DAY0
@@ -488,7 +503,7 @@ def _read_city(path:Path):
                           np.array(net.link_names), link_midpoints(net, box), line_graph(net), name="synthetic-city-speeds (SYNTHETIC)", unit="km/h")
     return SyntheticCity(pts, speeds, box, p, {**meta["info"], "cache": str(path)})
 
-# %% ../nbs/02_data.ipynb #b5d00b98
+# %% ../nbs/02_data.ipynb #c8b08adf
 def synthetic_city_cached(vehicles:int=1000, days:int=1, seed:int=0, cache:bool=True, # False: generate, neither read nor write the cache
                           **kw):
     "A `trajstudy.synthetic.SyntheticCity` from the cache (sha256 checked) or generated and cached."
@@ -503,11 +518,13 @@ def synthetic_city_cached(vehicles:int=1000, days:int=1, seed:int=0, cache:bool=
         city.info["cache"] = str(path)
     return city
 
+# %% ../nbs/02_data.ipynb #628fd005
 def load_synthetic_city(vehicles:int=1000, # cars (10^3 to 10^5)
                         days:int=1, seed:int=0, cache:bool=True, **kw) -> pd.DataFrame:
     "SYNTHETIC: GPS points of a simulated city's commuters (see `trajstudy.synthetic.synthetic_city` for `kw`)."
     return synthetic_city_cached(vehicles, days, seed, cache, **kw).points
 
+# %% ../nbs/02_data.ipynb #0b8b33db
 def load_synthetic_city_speeds(vehicles:int=1000, days:int=1, seed:int=0, cache:bool=True, **kw) -> SensorSeries:
     "SYNTHETIC: 5-minute link speeds (km/h) of the same simulated city, with the road's line graph."
     return synthetic_city_cached(vehicles, days, seed, cache, **kw).speeds
@@ -539,6 +556,7 @@ def missing_message(ds:Dataset) -> str:
     return (f"dataset {ds.name!r} is not in the data directory {data_dir()} (folder {ds.folder}/). {how}. "
             f"The data directory is $TRAJSTUDY_DATA, else ../shared/data beside the checkout, else data/.")
 
+# %% ../nbs/02_data.ipynb #a7647c17
 def open_data_file(ds:Dataset, name:str, text:bool=False, encoding:str="utf-8", verify:bool=True):
     "Open a dataset file by its registry name, stored (.xz) or original, checking its sha256."
     f = next((f for f in ds.files if f.path == name or f.original == name), None)
@@ -551,6 +569,7 @@ def open_data_file(ds:Dataset, name:str, text:bool=False, encoding:str="utf-8", 
     if p.suffix == ".xz": return lzma.open(p, "rt" if text else "rb", encoding=encoding if text else None)
     return open(p, "r" if text else "rb", encoding=encoding if text else None)
 
+# %% ../nbs/02_data.ipynb #5c6eb289
 def _check_tree(ds:Dataset, verify:bool=True):
     if not verify or ds.tree is None: return
     folder = ds.root / ds.tree[0]
@@ -562,6 +581,7 @@ def _check_tree(ds:Dataset, verify:bool=True):
                             "Files were added, removed or changed; restore the folder or pass verify=False.")
     _verified[key] = ds.tree[1]
 
+# %% ../nbs/02_data.ipynb #8304300a
 def datasets() -> pd.DataFrame:
     "Every registered dataset with its provenance and whether it is present locally."
     rows = [dict(name=d.name, kind=d.kind, present=d.present(), synthetic=d.synthetic, description=d.description, stands_in_for=d.stands_in_for,
@@ -569,6 +589,7 @@ def datasets() -> pd.DataFrame:
                  downloadable=bool(d.files) and all(f.url for f in d.files)) for d in REGISTRY.values()]
     return pd.DataFrame(rows).set_index("name")
 
+# %% ../nbs/02_data.ipynb #ddf45575
 def load(name:str, **kwargs):
     "Load a registered dataset by name, validated (see `datasets()` for the names)."
     if name == "tdrive": raise FileNotFoundError("T-Drive is not available here; read your copy with trajstudy.data.read_tdrive(path)")
@@ -577,6 +598,7 @@ def load(name:str, **kwargs):
     if not ds.present(): raise FileNotFoundError(missing_message(ds))
     return ds.loader(**kwargs)
 
+# %% ../nbs/02_data.ipynb #367f5a5c
 def download(name:str, force:bool=False, base_url:str|None=None) -> Path:
     "Fetch a dataset's files from their public sources into the data directory, verifying sha256."
     import urllib.request

@@ -48,6 +48,7 @@ def kmeans(xy:np.ndarray, n_clusters:int, rng:np.random.Generator, weights:np.nd
     used = np.unique(lab)
     return np.searchsorted(used, lab), c[used]
 
+# %% ../nbs/11_dpr.ipynb #e4d06be5
 def kmeans_candidates(xy:np.ndarray, # (n, 2) points (or cell centres)
                       n_clusters:int, n_candidates:int, rng:np.random.Generator,
                       weights:np.ndarray|None=None, # sample weights (noisy cell masses in sound mode)
@@ -55,6 +56,7 @@ def kmeans_candidates(xy:np.ndarray, # (n, 2) points (or cell centres)
     "`n_candidates` k-means partitions (labels, centres) from different random starts."
     return [kmeans(xy, n_clusters, rng, weights) for _ in range(n_candidates)]
 
+# %% ../nbs/11_dpr.ipynb #20490518
 def dpr_utility(xy:np.ndarray, centers_of_points:np.ndarray, d_max:float) -> float:
     "DPR utility (our reading): minus the clipped total distance to the assigned centre, in units of d_max (Delta u = 1)."
     d = np.sqrt(((xy - centers_of_points) ** 2).sum(1))
@@ -100,6 +102,7 @@ def check_dpr_split(split:dict|None) -> dict:
         raise ValueError(f"split needs positive fractions for partition and count summing to 1, got {split}")
     return split
 
+# %% ../nbs/11_dpr.ipynb #fbb3a09c
 def plan(eps:float, # total privacy budget (published mode: the claimed total)
          k:int, # DPR makes floor(n / k) clusters per timestamp
          T:int, # number of timestamps of the public time grid
@@ -145,6 +148,7 @@ def _partition_published(P, k:int, eps_t:float, n_candidates:int, rng, secure:bo
     j = exponential_mechanism(np.array(u), eps_t, 1.0, rng=_rng(rng, secure), secure=secure)
     return cands[j][0], cands[j][1], j
 
+# %% ../nbs/11_dpr.ipynb #77c8e357
 def _partition_sound(P, k:int, eh:float, es:float, square, grid_order:int, n_candidates:int, rng, secure:bool, aux):
     xmin, xmax, ymin, ymax = square
     d_max = math.hypot(xmax - xmin, ymax - ymin)

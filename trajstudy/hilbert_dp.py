@@ -39,6 +39,7 @@ class GridTrajectories:
     @property
     def T(self) -> int: return self.xy.shape[1]
 
+# %% ../nbs/10_hilbert_dp.ipynb #27bcd89a
 def grid_trajectories(trajs, # points table on a common grid (uid, t, x, y), an (N, T, 2) array of metres, or GridTrajectories
                       origin:tuple|None=None, # projection origin of an array's metres (lat0, lon0); None: unknown (0, 0)
                      ) -> GridTrajectories:
@@ -126,6 +127,7 @@ def hilbert_index(ix, iy, # integer cell coordinates in [0, 2**order)
 
 N_CURVES = 4
 
+# %% ../nbs/10_hilbert_dp.ipynb #27916d58
 def hilbert_curves(ix, iy, order:int) -> np.ndarray:
     "Positions of cells along the four rotated Hilbert curves, shape `(4, n)`."
     ix = np.asarray(ix, dtype=np.int64); iy = np.asarray(iy, dtype=np.int64)
@@ -151,6 +153,7 @@ def location_entropy(xy:np.ndarray, # (N, T, 2) metres
     H = np.bincount(pair_loc, weights=-p * np.log(p), minlength=len(V))
     return H[loc].reshape(N, T)
 
+# %% ../nbs/10_hilbert_dp.ipynb #cd4b4088
 def entropy_weights(xy:np.ndarray, cell_m:float=100.0) -> np.ndarray:
     "Point weights `exp(H(l))`: the effective number of distinct visitors of the point's location."
     return np.exp(location_entropy(xy, cell_m))
@@ -169,6 +172,7 @@ def area_radii(xy:np.ndarray, # (n, 2) points of one timestamp
         d2 = (xy[:, 0] - mx[labels]) ** 2 + (xy[:, 1] - my[labels]) ** 2   # two passes: no cancellation
         return np.sqrt(np.bincount(labels, weights=w * d2, minlength=n_areas) / W)
 
+# %% ../nbs/10_hilbert_dp.ipynb #cb84e257
 def mean_radius(xy, w, labels, n_areas) -> float:
     "Average weighted standard-deviation radius over the non-empty areas of a partition."
     r = area_radii(xy, w, labels, n_areas)
@@ -184,15 +188,18 @@ def grid_cells(xy:np.ndarray, bounds, order:int):
     iy = np.clip(np.floor((xy[:, 1] - ymin) / wy * n), 0, n - 1).astype(np.int64)
     return ix, iy
 
+# %% ../nbs/10_hilbert_dp.ipynb #442088e8
 def paper_order(n:int) -> int:
     "The paper's Hilbert order for n points: the smallest m with 4**m >= n."
     return max(1, math.ceil(math.log(max(n, 2), 4)))
 
+# %% ../nbs/10_hilbert_dp.ipynb #ea5dc914
 def cut_sizes(n:int, n_areas:int) -> np.ndarray:
     "Sizes of `n_areas` consecutive runs covering `n` ordered points as evenly as possible."
     base, extra = divmod(n, n_areas)
     return np.full(n_areas, base) + (np.arange(n_areas) < extra)
 
+# %% ../nbs/10_hilbert_dp.ipynb #231e2b6d
 def hilbert_partitions(xy:np.ndarray, # (n, 2) points of one timestamp
                        k:int, # minimum number of points per area
                        bounds=None, # grid square; the points' bounding box if None
@@ -226,16 +233,19 @@ class Partition:
     curve: int            # chosen Hilbert curve
     utilities: np.ndarray # (4,) utility of each candidate
 
+# %% ../nbs/10_hilbert_dp.ipynb #e7b23734
 def _weighted_centers(xy, labels, n_areas):
     cnt = np.bincount(labels, minlength=n_areas).astype(float)
     sx = np.bincount(labels, weights=xy[:, 0], minlength=n_areas)
     sy = np.bincount(labels, weights=xy[:, 1], minlength=n_areas)
     return np.stack([sx / np.maximum(cnt, 1), sy / np.maximum(cnt, 1)], axis=1)
 
+# %% ../nbs/10_hilbert_dp.ipynb #5d9637ed
 def _rng(rng, secure:bool):
     "The rng a primitive gets: none under the secure sampler (OpenDP draws), the study's otherwise."
     return None if secure else check_rng(rng)
 
+# %% ../nbs/10_hilbert_dp.ipynb #ff09621b
 def partition_published(xy, w, k:int, eps_t:float, rng, secure:bool=True) -> Partition:
     "Algorithm 1 at one timestamp, as published: data-dependent grid, exact cuts and centres."
     L = hilbert_partitions(xy, k)
@@ -244,6 +254,7 @@ def partition_published(xy, w, k:int, eps_t:float, rng, secure:bool=True) -> Par
     c = exponential_mechanism(u, eps_t, 1.0, rng=_rng(rng, secure), secure=secure)
     return Partition(L[c], _weighted_centers(xy, L[c], A), c, u)
 
+# %% ../nbs/10_hilbert_dp.ipynb #1e2196bf
 def noisy_cell_histogram(xy, bounds, order:int, eps_hist:float, rng, secure:bool=True):
     "Integer-Laplace(1/eps_hist) counts of the `2**order` x `2**order` public cells (OpenDP when secure), small values zeroed; and the points' cells."
     ix, iy = grid_cells(xy, bounds, order)
@@ -252,6 +263,7 @@ def noisy_cell_histogram(xy, bounds, order:int, eps_hist:float, rng, secure:bool
     noisy = laplace_counts(counts, eps_hist, rng=_rng(rng, secure), secure=secure).astype(float)   # post-processing from here
     return np.where(noisy > 2.0 / eps_hist, noisy, 0.0), ix, iy
 
+# %% ../nbs/10_hilbert_dp.ipynb #036d0a47
 def cut_by_mass(mass_along_curve:np.ndarray, k:int):
     "Area of each cell (in curve order) so that each area holds about `mass/A >= k` of the mass, `A = floor(mass/k)`."
     total = float(mass_along_curve.sum())
@@ -261,6 +273,7 @@ def cut_by_mass(mass_along_curve:np.ndarray, k:int):
     a = np.minimum((mid / (total / A)).astype(np.int64), A - 1)
     return np.unique(a, return_inverse=True)[1].ravel()   # drop areas that received no cell
 
+# %% ../nbs/10_hilbert_dp.ipynb #bb0ac7cf
 def partition_sound(xy, w, k:int, eps_hist:float, eps_sel:float, bounds, order:int, rng, secure:bool=True) -> Partition:
     "Algorithm 1 at one timestamp, corrected: cuts and centres from a DP histogram over a public grid."
     n_side = 1 << order
@@ -308,6 +321,7 @@ def _mean_error(v): return float(np.abs(v - v.mean()).sum()) if len(v) else 0.0
 
 MAX_DEPTH = 30   # Algorithm 3's recursion depth that the plan charges in full
 
+# %% ../nbs/10_hilbert_dp.ipynb #d89c5987
 def tra_division(true_sorted:np.ndarray, # counts in the order of Algorithm 2 (true counts)
                  judge_sorted:np.ndarray, # values the stopping rule looks at: true (published) or noisy (sound)
                  eps_div:float, eps_count:float, rng,
@@ -357,12 +371,14 @@ def check_mode(mode:str) -> str:
     if mode not in ("published", "sound"): raise ValueError(f"mode must be 'published' or 'sound', got {mode!r}")
     return mode
 
+# %% ../nbs/10_hilbert_dp.ipynb #9985f0fb
 def check_k(k, n:int|None=None) -> int:
     "k must be a positive integer; against `n` only where the paper's mechanism itself needs k <= n (published mode)."
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1: raise ValueError(f"k must be a positive integer, got {k!r}")
     if n is not None and k > n: raise ValueError(f"k={k} is larger than the {n} points at each timestamp (one per trajectory): lower k or publish more trajectories")
     return int(k)
 
+# %% ../nbs/10_hilbert_dp.ipynb #48be51eb
 def check_split(split:dict|None, mode:str) -> dict:
     split = dict(PAPER_SPLIT if mode == "published" else SOUND_SPLIT, **(split or {}))
     if set(split) != {"partition", "sort", "divide", "count"} or min(split.values()) <= 0:
@@ -371,6 +387,7 @@ def check_split(split:dict|None, mode:str) -> dict:
     if abs(tot - 1) > 1e-9: raise ValueError(f"split fractions must sum to 1 ({'without sort ' if mode == 'published' else ''}got {tot})")
     return split
 
+# %% ../nbs/10_hilbert_dp.ipynb #5b8e0698
 def _charge_geometry(led:PrivacyLedger, bounds):
     if bounds is None:
         led.charge("geometry from the data", 0.0, sound=False,
@@ -378,6 +395,7 @@ def _charge_geometry(led:PrivacyLedger, bounds):
     elif not isinstance(bounds, PublicBox):
         raise TypeError(f"bounds must be a trajstudy.core.PublicBox in degrees, got {bounds!r}")
 
+# %% ../nbs/10_hilbert_dp.ipynb #c8665459
 def _charge_sound_partitions(led:PrivacyLedger, eps_t:float, T:int, grid_order:int, smp:str,
                              hist:str="laplace: Alg 1 cell histogram", choice:str="exponential: Alg 1 curve choice"):
     "Sound partitions: per timestamp, an integer-Laplace histogram of the public cells and an exponential-mechanism choice."
@@ -388,12 +406,14 @@ def _charge_sound_partitions(led:PrivacyLedger, eps_t:float, T:int, grid_order:i
                    note=f"timestamp {t}, {4 ** grid_order} public cells, integer counts")
         led.charge(choice, es, sensitivity=1.0, scale=2 / es, note=f"timestamp {t}", sampler=smp)
 
+# %% ../nbs/10_hilbert_dp.ipynb #d474b4d9
 def _charge_threshold(led:PrivacyLedger, name:str, eps:float, delta:float, smp:str, extra:str=""):
     "A stability histogram (integer Laplace and the discrete threshold), charged (eps, delta)."
     tau, e_map, d_got = count_threshold(eps, delta)
     led.charge(name, eps, delta=delta, sensitivity=1.0, scale=1 / eps, sampler=smp, opendp_eps=e_map,
                note=f"stability histogram: keep noisy count >= {tau} (a singleton survives w.p. {d_got:.3g}){extra}")
 
+# %% ../nbs/10_hilbert_dp.ipynb #2ac9bec2
 def _charge_alg3(led:PrivacyLedger, eps_div:float, max_depth:int, smp:str):
     for d in range(int(max_depth)):
         e = eps_div / 2 ** (d + 1)
@@ -489,11 +509,13 @@ def generalized(self:Release) -> pd.DataFrame:
     df["lat"], df["lon"] = unproject_local(df["x"], df["y"], self.origin)
     return df
 
+# %% ../nbs/10_hilbert_dp.ipynb #6d6382f8
 @patch
 def trajectories(self:Release) -> np.ndarray:
     "Published trajectories expanded to `(n_published, T, 2)` metres (one per copy)."
     return np.repeat(self.paths, self.counts["n_copies"].to_numpy(), axis=0)
 
+# %% ../nbs/10_hilbert_dp.ipynb #9c779227
 @patch
 def to_points(self:Release) -> pd.DataFrame:
     "Plain trajectory table (uid, t, lat, lon, x, y), one trajectory per published copy."
@@ -510,10 +532,11 @@ def to_points(self:Release) -> pd.DataFrame:
     df.attrs = {"origin": self.origin}
     return df
 
-# %% ../nbs/10_hilbert_dp.ipynb #6d6382f8
+# %% ../nbs/10_hilbert_dp.ipynb #ac1f8eb3
 def _bounds_of(xy) -> tuple:
     return (float(xy[..., 0].min()), float(xy[..., 0].max()), float(xy[..., 1].min()), float(xy[..., 1].max()))
 
+# %% ../nbs/10_hilbert_dp.ipynb #63519da7
 def clip_to_square(xy:np.ndarray, # (..., 2) positions in metres
                    square:tuple, # (xmin, xmax, ymin, ymax) in metres
                   ) -> np.ndarray:
@@ -522,6 +545,7 @@ def clip_to_square(xy:np.ndarray, # (..., 2) positions in metres
     if not (xmax > xmin and ymax > ymin): raise ValueError(f"square must be (xmin, xmax, ymin, ymax) with max > min, got {square}")
     return np.stack([np.clip(xy[..., 0], xmin, xmax), np.clip(xy[..., 1], ymin, ymax)], axis=-1)
 
+# %% ../nbs/10_hilbert_dp.ipynb #643dccd8
 def release_square(G:GridTrajectories, bounds:PublicBox|None) -> tuple:
     "The square the sound mechanisms cover: the public box in metres, or (unsound, charged in the plan) the data's bounding box."
     return bounds.square_m() if bounds is not None else _bounds_of(G.xy)

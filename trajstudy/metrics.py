@@ -23,19 +23,27 @@ def _as_points(a, name):
     if not np.isfinite(a).all(): raise ValueError(f"{name} has NaN or infinite coordinates")
     return a
 
-def directed_hausdorff_distance(a, b) -> float:
+# %% ../nbs/04_metrics.ipynb #670159f9
+def directed_hausdorff_distance(a, # points (n, d) whose distances to `b` are taken
+                                b, # points (m, d)
+                               ) -> float:
     "max over points of `a` of the distance to the nearest point of `b`."
     a, b = _as_points(a, "a"), _as_points(b, "b")
     return float(cKDTree(b).query(a, k=1)[0].max())
 
-def hausdorff(a, b) -> float:
+# %% ../nbs/04_metrics.ipynb #7be12600
+def hausdorff(a, # a point set (n, d)
+              b, # another point set (m, d), same d
+             ) -> float:
     "Symmetric Hausdorff distance between two point sets (n, d) and (m, d)."
     return max(directed_hausdorff_distance(a, b), directed_hausdorff_distance(b, a))
 
 # %% ../nbs/04_metrics.ipynb #806e6542
 TRAJECTORY_READINGS = ("mean_step", "vector")
 
-def trajectory_distance_matrix(D, E, chunk:int=256,
+def trajectory_distance_matrix(D, # trajectories (n, T, 2), metres
+                               E, # trajectories (m, T, 2) on the same T timestamps
+                               chunk:int=256, # rows of D per block (bounds memory at chunk * m * T)
                                reading:str="mean_step", # "mean_step": mean per-timestamp distance; "vector": norm of the (T*2) difference
                               ) -> np.ndarray:
     "Distance between every trajectory of D (n, T, 2) and of E (m, T, 2), under one of two readings."
@@ -51,7 +59,12 @@ def trajectory_distance_matrix(D, E, chunk:int=256,
         else: out[i:i + chunk] = np.sqrt((diff ** 2).sum((-1, -2)))
     return out
 
-def dataset_hausdorff(D, E, how:str="max", reading:str="mean_step") -> float:
+# %% ../nbs/04_metrics.ipynb #015836c8
+def dataset_hausdorff(D, # trajectories (n, T, 2), e.g. the real data
+                      E, # trajectories (m, T, 2), e.g. a release's paths
+                      how:str="max", # "max" (Hausdorff) or "mean" of the two directed minima sets
+                      reading:str="mean_step", # trajectory distance, see `trajectory_distance_matrix`
+                     ) -> float:
     "Hausdorff distance between trajectory sets (`how`: 'max' or 'mean' of the directed minima; `reading`: see above)."
     M = trajectory_distance_matrix(D, E, reading=reading)
     a, b = M.min(1), M.min(0)
@@ -59,7 +72,9 @@ def dataset_hausdorff(D, E, how:str="max", reading:str="mean_step") -> float:
     if how == "mean": return float((a.mean() + b.mean()) / 2)
     raise ValueError(f"how must be 'max' or 'mean', got {how!r}")
 
-def points_to_array(points:pd.DataFrame) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray]:
+# %% ../nbs/04_metrics.ipynb #03ba2dfd
+def points_to_array(points:pd.DataFrame, # a points table where every uid has one row per time of a common grid
+                   ) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray]:
     "A points table on a common time grid as `(uids, times, X)` with X of shape (n, T, 2) in metres."
     times = pd.DatetimeIndex(points["t"].drop_duplicates().sort_values())
     counts = points.groupby("uid", sort=False).size()
@@ -73,8 +88,13 @@ def points_to_array(points:pd.DataFrame) -> tuple[np.ndarray, pd.DatetimeIndex, 
     return p["uid"].to_numpy()[::len(times)], times, X
 
 # %% ../nbs/04_metrics.ipynb #a0917ec0
-def random_range_queries(n:int, X:np.ndarray, times:pd.DatetimeIndex, radius:float, window:str|pd.Timedelta,
-                         rng:np.random.Generator) -> pd.DataFrame:
+def random_range_queries(n:int, # number of queries
+                         X:np.ndarray, # real trajectories (n_traj, T, 2): query centres are drawn from their positions
+                         times:pd.DatetimeIndex, # the T timestamps of X
+                         radius:float, # query radius in metres
+                         window:str|pd.Timedelta, # length of each query's time window
+                         rng:np.random.Generator, # the generator the queries are drawn from
+                        ) -> pd.DataFrame:
     "`n` queries with centres at random real positions and random windows of length `window` inside `times`."
     window = pd.Timedelta(window)
     span = times[-1] - times[0]
@@ -84,8 +104,13 @@ def random_range_queries(n:int, X:np.ndarray, times:pd.DatetimeIndex, radius:flo
     starts = times[0] + (span - window) * rng.random(n)
     return pd.DataFrame({"cx": c[:, 0], "cy": c[:, 1], "r": float(radius), "t0": starts, "t1": starts + window})
 
-def range_query_counts(X:np.ndarray, times:pd.DatetimeIndex, queries:pd.DataFrame, kind:str="psi",
-                       weights:np.ndarray|None=None) -> np.ndarray:
+# %% ../nbs/04_metrics.ipynb #715cb589
+def range_query_counts(X:np.ndarray, # trajectories (n, T, 2), metres
+                       times:pd.DatetimeIndex, # the T timestamps of X
+                       queries:pd.DataFrame, # from `random_range_queries`: cx, cy, r, t0, t1
+                       kind:str="psi", # "psi": inside at some time of the window; "dai": at every time
+                       weights:np.ndarray|None=None, # copies of each trajectory (e.g. a release's noisy counts); None: 1 each
+                      ) -> np.ndarray:
     "Answer PSI or DAI queries on trajectories X (n, T, 2) at `times`, each trajectory counted `weights` times."
     X = np.asarray(X, float)
     if X.ndim != 3 or X.shape[1] != len(times): raise ValueError(f"X must be (n, {len(times)}, 2), got {X.shape}")
@@ -103,7 +128,10 @@ def range_query_counts(X:np.ndarray, times:pd.DatetimeIndex, queries:pd.DataFram
         out[q] = w[hit].sum()
     return out
 
-def range_query_distortion(true_counts, released_counts, sanity_bound:float|None=None,
+# %% ../nbs/04_metrics.ipynb #c3dc7f12
+def range_query_distortion(true_counts, # Q(D) per query
+                           released_counts, # Q(D') per query, on the release
+                           sanity_bound:float|None=None, # b of the "sanity" denominator (e.g. 0.1% of |D|); needed there
                            denominator:str="sanity", # "sanity": max(Q(D), b); "max_both": max(Q(D), Q(D'))
                           ) -> np.ndarray:
     "Per-query relative error |Q(D) - Q(D')| / max(Q(D), b), or / max(Q(D), Q(D'))."
@@ -117,7 +145,9 @@ def range_query_distortion(true_counts, released_counts, sanity_bound:float|None
     return np.abs(q - r) / np.maximum(q, sanity_bound)
 
 # %% ../nbs/04_metrics.ipynb #48632072
-def granularity(boxes:pd.DataFrame, time_unit:str|pd.Timedelta="1min") -> pd.DataFrame:
+def granularity(boxes:pd.DataFrame, # generalized samples (see `trajstudy.core.validate_boxes`)
+                time_unit:str|pd.Timedelta="1min", # unit of the temporal granularity
+               ) -> pd.DataFrame:
     "Per box: temporal granularity (minutes) and spatial granularity (km, sum of the two spans)."
     b = validate_boxes(boxes)
     dt = b["t_max"] - b["t_min"]
@@ -125,7 +155,10 @@ def granularity(boxes:pd.DataFrame, time_unit:str|pd.Timedelta="1min") -> pd.Dat
     return pd.DataFrame({"uid": b["uid"], "temporal_min": np.asarray(minutes, float),
                          "spatial_km": ((b["x_max"] - b["x_min"]) + (b["y_max"] - b["y_min"])).to_numpy(float) / 1000})
 
-def summarize(values, name:str="") -> pd.Series:
+# %% ../nbs/04_metrics.ipynb #36d17bd3
+def summarize(values, # the metric's values
+              name:str="", # the Series' name
+             ) -> pd.Series:
     "Mean, median and quartiles of a metric."
     v = np.asarray(values, float)
     return pd.Series({"mean": v.mean(), "q1": np.quantile(v, .25), "median": np.median(v), "q3": np.quantile(v, .75), "n": len(v)}, name=name)
@@ -140,17 +173,33 @@ def _masked(y, yhat, mask):
     if not np.isfinite(yhat[m]).all(): raise ValueError("predictions have NaN or infinite values at observed entries")
     return y, yhat, m
 
-def mae(y, yhat, mask=None, axis=None):
+# %% ../nbs/04_metrics.ipynb #5733faee
+def mae(y, # true values
+        yhat, # predictions, same shape
+        mask=None, # True where y is observed; None: every finite y
+        axis=None, # axis to reduce over; None: all
+       ):
     "Mean absolute error over observed entries."
     y, yhat, m = _masked(y, yhat, mask)
     return np.sum(np.where(m, np.abs(y - yhat), 0), axis=axis) / np.sum(m, axis=axis)
 
-def rmse(y, yhat, mask=None, axis=None):
+# %% ../nbs/04_metrics.ipynb #3ecdace6
+def rmse(y, # true values
+         yhat, # predictions, same shape
+         mask=None, # True where y is observed; None: every finite y
+         axis=None, # axis to reduce over; None: all
+        ):
     "Root mean squared error over observed entries."
     y, yhat, m = _masked(y, yhat, mask)
     return np.sqrt(np.sum(np.where(m, (y - yhat) ** 2, 0), axis=axis) / np.sum(m, axis=axis))
 
-def mape(y, yhat, mask=None, axis=None, min_abs:float=1e-3):
+# %% ../nbs/04_metrics.ipynb #b16bbe84
+def mape(y, # true values
+         yhat, # predictions, same shape
+         mask=None, # True where y is observed; None: every finite y
+         axis=None, # axis to reduce over; None: all
+         min_abs:float=1e-3, # entries with |y| <= min_abs are left out (no division by ~0)
+        ):
     "Mean absolute percentage error (in %) over observed entries with |y| > min_abs."
     y, yhat, m = _masked(y, yhat, mask)
     m = m & (np.abs(y) > min_abs)

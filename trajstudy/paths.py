@@ -17,6 +17,7 @@ def _is_root(d:Path) -> bool:
     f = d / "pyproject.toml"
     return f.is_file() and 'name = "trajstudy"' in f.read_text(encoding="utf-8", errors="ignore")
 
+# %% ../nbs/01_paths.ipynb #841cdb9d
 def repo_root(start:str|Path|None=None) -> Path|None:
     "The trajstudy checkout containing `start` (default: cwd), else the one holding the package, else None."
     import trajstudy
@@ -42,10 +43,12 @@ def data_dir_source() -> tuple[Path, str]:
         return root / "data", "data/ in the checkout"
     return Path.cwd() / "data", "data/ in the working directory (no checkout found)"
 
+# %% ../nbs/01_paths.ipynb #f608cbc5
 def data_dir() -> Path:
     "The folder datasets are read from (see `data_dir_source`)."
     return data_dir_source()[0]
 
+# %% ../nbs/01_paths.ipynb #4f1acd0d
 def download_dir() -> Path:
     "Where downloads go: the data directory if it is writable, else `data/` in the checkout."
     d = data_dir()
@@ -61,6 +64,7 @@ def results_dir(profile:str="quick") -> Path:
     root = repo_root()
     return (root or Path.cwd()) / "results" / profile
 
+# %% ../nbs/01_paths.ipynb #ede5ee68
 def settings_path() -> Path:
     "The study's settings.ini."
     root = repo_root()

@@ -61,6 +61,7 @@ def _opendp():
     dp.enable_features("contrib")
     return dp
 
+# %% ../nbs/03_privacy.ipynb #c9c988be
 def check_sampler(secure:bool, rng) -> bool:
     "Refuse an `rng` given with `secure=True` (it would be ignored) and a missing one with `secure=False`."
     if secure and rng is not None:
@@ -68,6 +69,7 @@ def check_sampler(secure:bool, rng) -> bool:
     if not secure: check_rng(rng)
     return bool(secure)
 
+# %% ../nbs/03_privacy.ipynb #60454593
 def sampler_name(secure:bool) -> str:
     "The ledger's name for the sampler in force: `opendp` (secure) or `numpy` (reproducible study runs)."
     return "opendp" if secure else "numpy"
@@ -95,11 +97,13 @@ def _check_int_counts(counts) -> np.ndarray:
         else: raise TypeError(f"counts must be integers (got dtype {c.dtype}): OpenDP's integer Laplace keeps the release floating-point safe")
     return c.astype(np.int64)
 
+# %% ../nbs/03_privacy.ipynb #144bca5d
 def _discrete_laplace(rng:np.random.Generator, scale:float, shape) -> np.ndarray:
     "Reproducible discrete Laplace draws: the difference of two geometric variables."
     p = -math.expm1(-1.0 / scale)
     return rng.geometric(p, shape).astype(np.int64) - rng.geometric(p, shape).astype(np.int64)
 
+# %% ../nbs/03_privacy.ipynb #1187ef8f
 def laplace_counts(counts, # integer counts (any shape)
                    eps:float, # privacy budget of this release
                    *,
@@ -121,11 +125,13 @@ def _threshold_measurement(scale:float, threshold:int):
     dom = dp.map_domain(dp.atom_domain(T=str), dp.atom_domain(T=dp.i64))
     return dp.m.make_laplace_threshold(dom, dp.l01inf_distance(dp.absolute_distance(T=dp.i64)), scale=scale, threshold=int(threshold))
 
+# %% ../nbs/03_privacy.ipynb #19a81624
 def threshold_delta(scale:float, threshold:int) -> float:
     "Probability that a key of true count 1 reaches `threshold` under discrete Laplace noise of `scale`: P[1 + Z >= threshold]."
     a = math.exp(-1.0 / scale)
     return 1.0 if threshold <= 1 else a ** (threshold - 1) / (1 + a)
 
+# %% ../nbs/03_privacy.ipynb #ca3d68ee
 @functools.lru_cache(maxsize=4096)   # a pure function of public parameters: plans reuse it
 def count_threshold(eps:float, # privacy budget of the histogram
                     delta:float, # allowed probability that a unit's own key is released
@@ -174,6 +180,7 @@ def _secure_additive(values:np.ndarray, scale:float, kind:str) -> np.ndarray:
     flat = np.asarray(values, dtype=float).ravel()
     return np.asarray(m(flat.tolist()), dtype=float).reshape(np.shape(values))
 
+# %% ../nbs/03_privacy.ipynb #acea681d
 def laplace_mechanism(value, # true answer (scalar or array)
                       sensitivity:float, # L1 sensitivity of the answer
                       eps:float, # privacy budget of this release
@@ -194,6 +201,7 @@ def _gauss_delta(sigma, eps, sens=1.0):
     a, b = sens / (2 * sigma), eps * sigma / sens
     return special.ndtr(a - b) - math.exp(eps) * special.ndtr(-a - b)
 
+# %% ../nbs/03_privacy.ipynb #cd6187a4
 def gaussian_sigma(sensitivity:float, eps:float, delta:float) -> float:
     "Smallest sigma giving (eps, delta)-DP for L2 sensitivity `sensitivity` (analytic Gaussian mechanism)."
     s, e, d = check_sensitivity(sensitivity), check_eps(eps), check_delta(delta, allow_zero=False)
@@ -362,6 +370,7 @@ def _fmt(v, nd=4):
     if v is None or (isinstance(v, float) and math.isnan(v)): return ""
     return f"{v:.{nd}g}" if isinstance(v, (int, float, np.floating)) else str(v)
 
+# %% ../nbs/03_privacy.ipynb #330a96b3
 @patch
 def summary(self:PrivacyLedger) -> pd.DataFrame:
     "Charges grouped by mechanism (repeated steps collapse into one row with their count; `eps each` and `scale` of its largest step)."
@@ -378,12 +387,14 @@ def summary(self:PrivacyLedger) -> pd.DataFrame:
             out.loc[i, ["eps", "delta"]] = sub.total()
     return out.drop(columns="block").rename(columns={"eps_each": "eps each"})
 
+# %% ../nbs/03_privacy.ipynb #3f4412bc
 @patch
 def __repr__(self:PrivacyLedger):
     e, d = self.total()
     verdict = "release ready" if self.release_ready else ("sound, study sampler" if self.sound else "NOT SOUND")
     return f"PrivacyLedger({self.unit}, {self.relation}: eps={e:.4g}, delta={d:.3g}; {len(self.charges)} charges; {verdict})"
 
+# %% ../nbs/03_privacy.ipynb #9eef8630
 @patch
 def _repr_markdown_(self:PrivacyLedger):
     e, d = self.total()

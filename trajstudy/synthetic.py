@@ -36,6 +36,7 @@ class RoadNetwork:
     @property
     def n_links(self) -> int: return len(self.link_names)
 
+# %% ../nbs/02a_synthetic.ipynb #54b634b8
 def city_grid(size:int=10, # intersections per side
               spacing_m:float=2000.0, # block side, metres
               speed_kmh:float=50.0, # free-flow speed of every road
@@ -86,6 +87,7 @@ class Commuters:
     @property
     def n(self) -> int: return len(self.home)
 
+# %% ../nbs/02a_synthetic.ipynb #9360e8ce
 def commuters(n:int, net:RoadNetwork, rng:np.random.Generator, fix_interval_s:tuple=(180, 600)) -> Commuters:
     "Draw `n` commuters: home and work places, habitual departure times, GPS interval and phase."
     if n < 1: raise ValueError(f"the city needs at least 1 vehicle, got {n}")
@@ -110,13 +112,15 @@ class Peak:
     n_simulated_vehicles: int    # uxsim vehicles (one per trip: deltan = 1)
     seconds: float               # wall time of the simulation
 
+# %% ../nbs/02a_synthetic.ipynb #dffe8024
 def simulate_peak(net:RoadNetwork, orig:np.ndarray, dest:np.ndarray, depart_s:np.ndarray, # trips: node indices, seconds after midnight
                   t0_s:float, # start of the simulated window (before the first departure)
                   seed:int, max_hours:float=6.0) -> Peak:
     "Simulate one peak's trips in uxsim (C++ engine, platoons of 1) and return their waypoints and link travel times."
     import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")           # uxsim imports tqdm.auto, which warns in notebooks without ipywidgets
+    from tqdm import TqdmWarning
+    with warnings.catch_warnings():               # uxsim imports tqdm.auto, which warns "IProgress not found" in notebooks without ipywidgets
+        warnings.filterwarnings("ignore", message="IProgress not found", category=TqdmWarning)
         from uxsim import World
     if (depart_s < t0_s).any(): raise ValueError("every departure must be after the window start t0_s")
     tic = time.perf_counter()
@@ -152,6 +156,7 @@ def car_day(home_xy, work_xy, node_xy, am_t, am_nodes, pm_t, pm_nodes, day_s:tup
     t = np.r_[day_s[0], t1, t2, day_s[1]]
     return t, np.vstack([home_xy, p1, p2, home_xy])
 
+# %% ../nbs/02a_synthetic.ipynb #0e235c4b
 def sample_path(t:np.ndarray, xy:np.ndarray, at:np.ndarray) -> np.ndarray:
     "Positions `(len(at), 2)` of a piecewise-linear path at times `at`."
     keep = np.r_[np.diff(t) > 0, True]            # a zero-length step (same second) would break interpolation
@@ -164,11 +169,13 @@ def line_graph(net:RoadNetwork) -> np.ndarray:
     A = (net.link_to[:, None] == net.link_from[None]) & (net.link_from[:, None] != net.link_to[None])
     return (A | np.eye(net.n_links, dtype=bool)).astype(float)
 
+# %% ../nbs/02a_synthetic.ipynb #f7c6bdfb
 def link_midpoints(net:RoadNetwork, box:PublicBox) -> np.ndarray:
     "`(L, 2)` lat, lon of each link's midpoint: the sensor positions."
     mid = (net.node_xy[net.link_from] + net.node_xy[net.link_to]) / 2
     return np.column_stack(unproject_local(mid[:, 0], mid[:, 1], box.centre))
 
+# %% ../nbs/02a_synthetic.ipynb #c1faabaf
 def link_speeds(net:RoadNetwork, peaks:list, # [(day, Peak)]
                 days:int, freq_s:int=300) -> np.ndarray:
     "Mean speed (km/h) of each link per `freq_s` bin over `days` days: free flow, overwritten where a peak was simulated."
@@ -210,6 +217,7 @@ def _simulate_days(net, cars, days, rng):
             peaks.append((d, simulate_peak(net, o, t, dep, t0, int(rng.integers(2**31)))))
     return peaks
 
+# %% ../nbs/02a_synthetic.ipynb #28e1b04b
 def _fixes(net, cars, peaks, days, hours, gps_noise_m, rng):
     "GPS fixes of every car over every day: (car index, seconds since day 0 midnight, x, y)."
     out_v, out_t, out_xy = [], [], []
@@ -224,6 +232,7 @@ def _fixes(net, cars, peaks, days, hours, gps_noise_m, rng):
     xy = np.concatenate(out_xy)
     return np.concatenate(out_v), np.concatenate(out_t), xy + rng.normal(0, gps_noise_m, xy.shape) if gps_noise_m else xy
 
+# %% ../nbs/02a_synthetic.ipynb #8e4f39d8
 def synthetic_city(vehicles:int=1000, # cars (each one commuter)
                    days:int=1, # days from DAY0
                    seed:int=0, # everything random derives from it
