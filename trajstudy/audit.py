@@ -59,7 +59,8 @@ def eps_lower_bound(k_d, n_d, # event count and runs on D
     return max(0.0, max(out))
 
 # %% ../nbs/05_audit.ipynb #cb403428
-def low_mantissa_bit(x) -> float:
+def low_mantissa_bit(x, # a released value
+                    ) -> float:
     "The lowest mantissa bit of `x` as a float64 (0 or 1); NaN for a missing value."
     x = float(x)
     if math.isnan(x): return math.nan
@@ -73,7 +74,8 @@ def release_origin(release, # anything with an `origin` (lat0, lon0) attribute, 
     return float(release.origin[i])
 
 # %% ../nbs/05_audit.ipynb #873bbc3a
-def n_released(out) -> float:
+def n_released(out, # one output of a mechanism
+              ) -> float:
     "Number of released records: rows of a release's `counts` table, keys of a `(kept, counts)` pair, or `len(out)`."
     if hasattr(out, "counts") and hasattr(out.counts, "__len__"): return float(len(out.counts))
     if isinstance(out, tuple) and len(out) == 2: return float(len(out[0]))
@@ -109,7 +111,7 @@ class Event:
 
 # %% ../nbs/05_audit.ipynb #51184645
 def threshold_candidates(x:np.ndarray, # pooled values of one feature
-                         max_thresholds:int=64,
+                         max_thresholds:int=64, # at most this many thresholds (quantiles beyond)
                         ) -> np.ndarray:
     "Candidate thresholds of a feature: its distinct finite values, or `max_thresholds` quantiles of them."
     x = np.asarray(x, dtype=float)
@@ -118,9 +120,11 @@ def threshold_candidates(x:np.ndarray, # pooled values of one feature
     return np.unique(np.quantile(x[np.isfinite(x)], np.linspace(0, 1, max_thresholds), method="inverted_cdf"))
 
 # %% ../nbs/05_audit.ipynb #dc312606
-def planned_bound(p_a, p_b, # event frequencies on the two sides (arrays)
+def planned_bound(p_a, # event frequencies on the two sides (arrays)
+                  p_b, # event frequencies on the two sides (arrays)
                   n_test:int, # phase-2 runs per side
-                  delta:float=0.0, alpha:float=0.05,
+                  delta:float=0.0, # the ledger's delta
+                  alpha:float=0.05, # each one-sided Clopper-Pearson bound's level
                  ) -> np.ndarray:
     "Bound `ln((p_lo(A) - delta) / p_hi(B))` expected with `n_test` runs if the frequencies stay `p_a`, `p_b` (0 if none)."
     lo = cp_lower(np.asarray(p_a) * n_test, n_test, alpha) - delta
@@ -139,9 +143,13 @@ def _threshold_events(F, names, max_thresholds):
     return evs, np.array(hits, dtype=bool).reshape(len(evs), len(F))
 
 # %% ../nbs/05_audit.ipynb #c54c48de
-def select_event(F_d:np.ndarray, F_dp:np.ndarray, # phase-1 feature matrices on D and D'
+def select_event(F_d:np.ndarray, # phase-1 feature matrices on D and D'
+                 F_dp:np.ndarray, # phase-1 feature matrices on D and D'
                  names:tuple, # feature names
-                 *, n_test:int, delta:float=0.0, alpha:float=0.05,
+                 *,
+                 n_test:int, # phase-2 runs per side the bound is planned for
+                 delta:float=0.0, # the ledger's delta
+                 alpha:float=0.05, # each one-sided bound's level
                  max_thresholds:int=64, # per feature
                  conjunctions:bool=False, # also score pairs of thresholds on two features
                 ) -> tuple:
@@ -227,7 +235,9 @@ class AuditResult:
 
 # %% ../nbs/05_audit.ipynb #7fcc649d
 def run_many(mechanism, # mechanism(data, rng) -> output, or mechanism(data, n, rng) -> n outputs when batched
-             data, n:int, rng:np.random.Generator,
+             data, # the input dataset
+             n:int, # number of runs
+             rng:np.random.Generator, # the generator the runs draw from
              batched:bool=False, # the mechanism draws n independent runs in one call
             ) -> list:
     "Outputs of `n` independent runs of `mechanism` on `data`."
@@ -247,10 +257,11 @@ def audit(mechanism, # mechanism(data, rng) -> output (or mechanism(data, n, rng
           n_select:int=1000, # phase-1 runs per side and pair
           n_test:int=2000, # phase-2 runs per side
           alpha:float=0.05, # each one-sided bound; the result holds with probability 1 - 2 alpha
-          seed:int=0, rng:np.random.Generator|None=None,
+          seed:int=0, # seed of the audit's generator (used when rng is None)
+          rng:np.random.Generator|None=None, # the generator of every run; None: default_rng(seed)
           classifier:bool=False, # also try a threshold on a logistic-regression score
           conjunctions:bool=False, # also try pairs of thresholds
-          max_thresholds:int=64,
+          max_thresholds:int=64, # candidate thresholds per feature at most
           batched:bool=False, # see run_many
          ) -> AuditResult:
     "Two-phase audit: choose pair and event on `n_select` runs, count it on `n_test` fresh runs, bound eps by Clopper-Pearson."

@@ -77,7 +77,8 @@ def box_around(lat:float, lon:float, # a public point (a landmark), degrees
 PublicBox.around = staticmethod(box_around)
 
 # %% ../nbs/00_core.ipynb #e44b9eb7
-def box_square_m(box:PublicBox) -> tuple:
+def box_square_m(box:PublicBox, # a public box
+                ) -> tuple:
     "`(xmin, xmax, ymin, ymax)` of the box in metres of the projection centred on its centre."
     x, y, _ = project_local(np.array([box.lat_min, box.lat_max]), np.array([box.lon_min, box.lon_max]), box.centre)
     return (float(x[0]), float(x[1]), float(y[0]), float(y[1]))
@@ -85,7 +86,10 @@ def box_square_m(box:PublicBox) -> tuple:
 PublicBox.square_m = box_square_m
 
 # %% ../nbs/00_core.ipynb #b726ee0e
-def box_contains(box:PublicBox, lat, lon) -> np.ndarray:
+def box_contains(box:PublicBox, # a public box
+                 lat, # latitudes (degrees)
+                 lon, # longitudes (degrees)
+                ) -> np.ndarray:
     "Whether each point lies inside the box (edges included)."
     lat, lon = np.asarray(lat, float), np.asarray(lon, float)
     return (lat >= box.lat_min) & (lat <= box.lat_max) & (lon >= box.lon_min) & (lon <= box.lon_max)
@@ -100,7 +104,8 @@ def _rows(mask, index, limit=5) -> str:
     return f"{len(bad)} row(s), e.g. index {bad[:limit]}{more}"
 
 # %% ../nbs/00_core.ipynb #a2a77c1a
-def epoch_ns(t) -> np.ndarray:
+def epoch_ns(t, # timezone-aware datetimes: Series, DatetimeIndex or array
+            ) -> np.ndarray:
     "Timezone-aware datetimes (Series, Index or array) as int64 nanoseconds since the Unix epoch (UTC)."
     t = pd.DatetimeIndex(t) if not isinstance(t, pd.Series) else pd.DatetimeIndex(t.to_numpy() if t.dt.tz is None else t)
     if t.tz is None: raise ValueError("times are timezone-naive: localize them first")
@@ -154,7 +159,14 @@ def validate_points(df:pd.DataFrame, # table with at least uid, t, lat, lon
     return out
 
 # %% ../nbs/00_core.ipynb #a1fdb5a0
-def make_points(uid, t, lat, lon, tz:str|None=None, origin:tuple|None=None, **extra) -> pd.DataFrame:
+def make_points(uid, # user (trajectory) id of each sample
+                t, # time of each sample: timezone-aware, or naive with `tz`
+                lat, # latitude, degrees
+                lon, # longitude, degrees
+                tz:str|None=None, # timezone of naive times, e.g. "Europe/Paris"; aware times are kept
+                origin:tuple|None=None, # projection origin (lat0, lon0); None: kept from attrs or the median
+                **extra,
+               ) -> pd.DataFrame:
     "Build and validate a points table from columns."
     return validate_points(pd.DataFrame({"uid": uid, "t": t, "lat": lat, "lon": lon, **extra}), tz=tz, origin=origin)
 
@@ -173,7 +185,9 @@ class TrajArrays:
     origin: tuple = (0.0, 0.0)
 
     @classmethod
-    def from_points(cls, df:pd.DataFrame):
+    def from_points(cls,
+                    df:pd.DataFrame, # a validated points table (uid, t, x, y)
+                   ):
         "Build from a validated points table."
         if "origin" not in df.attrs: df = validate_points(df)
         uid = df["uid"].to_numpy()
@@ -226,7 +240,9 @@ def gaussian_kernel_adjacency(dist:np.ndarray, # (N, N) distances; inf or NaN wh
     return w
 
 # %% ../nbs/00_core.ipynb #7b345dc7
-def pairwise_distances_m(lat, lon) -> np.ndarray:
+def pairwise_distances_m(lat, # latitudes (degrees) of the n positions
+                         lon, # longitudes (degrees)
+                        ) -> np.ndarray:
     "Great-circle (haversine) distances in metres between all pairs of positions."
     la, lo = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))
     dla, dlo = la[:, None] - la[None], lo[:, None] - lo[None]
@@ -286,7 +302,10 @@ class SensorSeries:
         idx = starts[:, None] + np.arange(length)[None]
         return self.values[idx], self.mask[idx]
 
-    def slice_time(self, start:int, stop:int) -> "SensorSeries":
+    def slice_time(self,
+                   start:int, # first step
+                   stop:int, # end step (excluded)
+                  ) -> "SensorSeries":
         "The steps `start:stop` as a new series (same graph)."
         return SensorSeries(self.values[start:stop], self.mask[start:stop], self.timestamps[start:stop], self.node_ids,
                             self.coords, self.adjacency, self.name, self.unit, self.coord_kind)
@@ -294,7 +313,8 @@ class SensorSeries:
 # %% ../nbs/00_core.ipynb #90d7780e
 BOX_COLUMNS = ("uid", "t_min", "t_max", "x_min", "x_max", "y_min", "y_max")
 
-def validate_boxes(df:pd.DataFrame) -> pd.DataFrame:
+def validate_boxes(df:pd.DataFrame, # generalized samples: uid, t_min, t_max, x_min, x_max, y_min, y_max
+                  ) -> pd.DataFrame:
     "Check a table of generalized samples (boxes) and return it sorted by user and start time."
     missing = [c for c in BOX_COLUMNS if c not in df.columns]
     if missing: raise ValueError(f"generalized samples are missing column(s) {missing}")

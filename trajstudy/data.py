@@ -41,7 +41,9 @@ class ChecksumError(ValueError):
 _verified: dict = {}
 
 # %% ../nbs/02_data.ipynb #fb8e9d99
-def sha256_file(p:Path, chunk:int=1 << 20) -> str:
+def sha256_file(p:Path, # the file
+                chunk:int=1 << 20, # bytes read at a time
+               ) -> str:
     "sha256 hex digest of a file."
     h = hashlib.sha256()
     with open(p, "rb") as f:
@@ -60,7 +62,9 @@ def _check(p:Path, expected:str):
     _verified[key] = expected
 
 # %% ../nbs/02_data.ipynb #af14955b
-def tree_sha256(folder:Path, pattern:str="**/*") -> str:
+def tree_sha256(folder:Path, # the folder
+                pattern:str="**/*", # glob of the files included
+               ) -> str:
     "sha256 of the sorted lines 'relative/path sha256' of every file under `folder`."
     folder = Path(folder)
     files = sorted(p for p in folder.glob(pattern) if p.is_file())
@@ -100,7 +104,8 @@ class Dataset:
 REGISTRY: dict[str, Dataset] = {}
 
 # %% ../nbs/02_data.ipynb #9248989e
-def register(ds:Dataset) -> Dataset:
+def register(ds:Dataset, # the dataset's description
+            ) -> Dataset:
     REGISTRY[ds.name] = ds
     return ds
 
@@ -166,7 +171,7 @@ _SH_DAYS = {"2014-06-14": "data_6_14.txt", "2014-06-16": "data_6_16.txt"}
 
 def load_shanghai_telecom(day:str|None="2014-06-14", # "2014-06-14", "2014-06-16", or None for both
                           zero_coords:str="drop", # "drop" (counted in `attrs["n_zero_coords_dropped"]`) or "error"
-                          origin:tuple|None=None, # (lat, lon) of the local x/y frame; None: the data's centre
+                          origin:tuple|None=None, # projection origin (lat0, lon0); None: kept from attrs or the median
                          ) -> pd.DataFrame:
     "Shanghai Telecom operator records of one day (or both) as a points table."
     ds = REGISTRY["shanghai-telecom"]
@@ -183,7 +188,8 @@ def load_shanghai_telecom(day:str|None="2014-06-14", # "2014-06-14", "2014-06-16
     return out
 
 # %% ../nbs/02_data.ipynb #3356efeb
-def read_plt(path:str|Path) -> pd.DataFrame:
+def read_plt(path:str|Path, # a .plt file
+            ) -> pd.DataFrame:
     "One GeoLife .plt file as a raw table (lat, lon, alt_ft, t in UTC)."
     df = pd.read_csv(path, skiprows=6, header=None, names=["lat", "lon", "zero", "alt_ft", "days", "date", "time"])
     if len(df) == 0: raise ValueError(f"{path}: no GPS fixes after the 6 header lines")
@@ -193,7 +199,8 @@ def read_plt(path:str|Path) -> pd.DataFrame:
 
 # %% ../nbs/02_data.ipynb #2e1934af
 def load_geolife(users:list|None=None, # user folder names ("000", ...); all if None
-                 origin:tuple|None=None) -> pd.DataFrame:
+                 origin:tuple|None=None, # projection origin (lat0, lon0); None: kept from attrs or the median
+                ) -> pd.DataFrame:
     "GeoLife trajectories as a points table (uid = user, trip = file)."
     ds = REGISTRY["geolife"]
     root = ds.root / "Data"
@@ -209,7 +216,8 @@ def load_geolife(users:list|None=None, # user folder names ("000", ...); all if 
 
 # %% ../nbs/02_data.ipynb #61bb458a
 def read_tdrive(path:str|Path, # one taxi file, or a folder of them (taxi_log_2008_by_id/)
-                origin:tuple|None=None) -> pd.DataFrame:
+                origin:tuple|None=None, # projection origin (lat0, lon0); None: kept from attrs or the median
+               ) -> pd.DataFrame:
     "Read T-Drive per-taxi text files into a points table."
     p = Path(path)
     files = sorted(p.glob("*.txt")) if p.is_dir() else [p]
@@ -290,14 +298,18 @@ def melbourne_parking_events() -> pd.DataFrame:
     return ev
 
 # %% ../nbs/02_data.ipynb #954adaf3
-def melbourne_bays(snapshot:str="T11-18") -> pd.DataFrame:
+def melbourne_bays(snapshot:str="T11-18", # which 2018 snapshot, e.g. "T11-18"
+                  ) -> pd.DataFrame:
     "A 2018 bay status snapshot (bay_id, st_marker_id, status, lat, lon)."
     with open_data_file(REGISTRY["melbourne-parking"], f"sensors_{snapshot}.csv", text=True) as f:
         return pd.read_csv(f, dtype={"st_marker_id": str})
 
 # %% ../nbs/02_data.ipynb #f00fb08f
-def load_melbourne_parking(freq:str="10min", start:str="08:00", end:str="19:00",
-                           threshold:float=0.1) -> SensorSeries:
+def load_melbourne_parking(freq:str="10min", # time step, a pandas offset
+                           start:str="08:00", # first step, local "HH:MM"
+                           end:str="19:00", # end of the series, local "HH:MM"
+                           threshold:float=0.1, # Gaussian-kernel adjacency: weights below it are 0
+                          ) -> SensorSeries:
     "Sampled occupied intervals per parking area and time step, 2017-02-08."
     ev = melbourne_parking_events()
     bays = pd.concat([melbourne_bays("T11-18"), melbourne_bays("T16-38")])
@@ -330,7 +342,9 @@ def load_melbourne_parking(freq:str="10min", start:str="08:00", end:str="19:00",
     return out
 
 # %% ../nbs/02_data.ipynb #f3ff549b
-def load_sdwpf(clip_negative:bool=False, threshold:float=0.5) -> SensorSeries:
+def load_sdwpf(clip_negative:bool=False, # set negative power (the turbines' own draw) to 0
+               threshold:float=0.5, # Gaussian-kernel adjacency: weights below it are 0
+              ) -> SensorSeries:
     "SDWPF: 2 days of 10-minute active power of 134 turbines."
     ds = REGISTRY["sdwpf"]
     with open_data_file(ds, "test_y.zip") as f, zipfile.ZipFile(f) as outer:
@@ -451,7 +465,8 @@ register(Dataset("montevideo-bus", "montevideo-bus", "sensors", "Montevideo bus:
 # %% ../nbs/02_data.ipynb #026ad150
 SYNTHETIC_VERSION = 1   # bump when the generator's output changes, so that old caches are not reused
 
-def synthetic_cache_key(params:dict) -> str:
+def synthetic_cache_key(params:dict, # the generator's parameters
+                       ) -> str:
     "sha256 of a synthetic city's parameters, the generator's version and uxsim's: its cache name and checksum key."
     import importlib.metadata as md
     blob = json.dumps({"params": params, "generator": SYNTHETIC_VERSION, "uxsim": md.version("uxsim")}, sort_keys=True)
@@ -520,12 +535,21 @@ def synthetic_city_cached(vehicles:int=1000, days:int=1, seed:int=0, cache:bool=
 
 # %% ../nbs/02_data.ipynb #628fd005
 def load_synthetic_city(vehicles:int=1000, # cars (10^3 to 10^5)
-                        days:int=1, seed:int=0, cache:bool=True, **kw) -> pd.DataFrame:
+                        days:int=1, # simulated days
+                        seed:int=0, # seed of every draw
+                        cache:bool=True, # read/write the checked cache in the data directory
+                        **kw,
+                       ) -> pd.DataFrame:
     "SYNTHETIC: GPS points of a simulated city's commuters (see `trajstudy.synthetic.synthetic_city` for `kw`)."
     return synthetic_city_cached(vehicles, days, seed, cache, **kw).points
 
 # %% ../nbs/02_data.ipynb #0b8b33db
-def load_synthetic_city_speeds(vehicles:int=1000, days:int=1, seed:int=0, cache:bool=True, **kw) -> SensorSeries:
+def load_synthetic_city_speeds(vehicles:int=1000, # cars (10^3 to 10^5)
+                               days:int=1, # simulated days
+                               seed:int=0, # seed of every draw
+                               cache:bool=True, # read/write the checked cache in the data directory
+                               **kw,
+                              ) -> SensorSeries:
     "SYNTHETIC: 5-minute link speeds (km/h) of the same simulated city, with the road's line graph."
     return synthetic_city_cached(vehicles, days, seed, cache, **kw).speeds
 
@@ -551,13 +575,19 @@ register(Dataset("synthetic-city-speeds", "synthetic-city", "sensors",
     loader=load_synthetic_city_speeds, synthetic=True))
 
 # %% ../nbs/02_data.ipynb #cf9819cc
-def missing_message(ds:Dataset) -> str:
+def missing_message(ds:Dataset, # the dataset
+                   ) -> str:
     how = ds.how_to_obtain or f"run trajstudy.data.download({ds.name!r}) where you have network"
     return (f"dataset {ds.name!r} is not in the data directory {data_dir()} (folder {ds.folder}/). {how}. "
             f"The data directory is $TRAJSTUDY_DATA, else ../shared/data beside the checkout, else data/.")
 
 # %% ../nbs/02_data.ipynb #a7647c17
-def open_data_file(ds:Dataset, name:str, text:bool=False, encoding:str="utf-8", verify:bool=True):
+def open_data_file(ds:Dataset, # the dataset
+                   name:str, # the file's registry name
+                   text:bool=False, # open as text (else bytes)
+                   encoding:str="utf-8", # text encoding
+                   verify:bool=True, # check the file's sha256 first (once per process)
+                  ):
     "Open a dataset file by its registry name, stored (.xz) or original, checking its sha256."
     f = next((f for f in ds.files if f.path == name or f.original == name), None)
     if f is None: raise KeyError(f"{name!r} is not a file of dataset {ds.name!r}")
@@ -590,7 +620,9 @@ def datasets() -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("name")
 
 # %% ../nbs/02_data.ipynb #ddf45575
-def load(name:str, **kwargs):
+def load(name:str, # a registered dataset, e.g. "shanghai-telecom" (see `datasets()`)
+         **kwargs,
+        ):
     "Load a registered dataset by name, validated (see `datasets()` for the names)."
     if name == "tdrive": raise FileNotFoundError("T-Drive is not available here; read your copy with trajstudy.data.read_tdrive(path)")
     if name not in REGISTRY: raise KeyError(f"unknown dataset {name!r}; known: {sorted(REGISTRY)}")
@@ -599,7 +631,10 @@ def load(name:str, **kwargs):
     return ds.loader(**kwargs)
 
 # %% ../nbs/02_data.ipynb #367f5a5c
-def download(name:str, force:bool=False, base_url:str|None=None) -> Path:
+def download(name:str, # a registered dataset
+             force:bool=False, # fetch again even if present
+             base_url:str|None=None, # a mirror to fetch the files from; None: their public sources
+            ) -> Path:
     "Fetch a dataset's files from their public sources into the data directory, verifying sha256."
     import urllib.request
     ds = REGISTRY[name]

@@ -23,7 +23,12 @@ __all__ = ['DPR_SPLIT', 'kmeans', 'kmeans_candidates', 'dpr_utility', 'dpr_count
 # %% ../nbs/11_dpr.ipynb #c587e30d
 DPR_SPLIT = {"partition": 0.5, "count": 0.5}
 
-def kmeans(xy:np.ndarray, n_clusters:int, rng:np.random.Generator, weights:np.ndarray|None=None, max_iter:int=30):
+def kmeans(xy:np.ndarray, # (n, 2) points
+           n_clusters:int, # number of clusters
+           rng:np.random.Generator, # seeds k-means++
+           weights:np.ndarray|None=None, # (n,) sample weights; None: 1 each
+           max_iter:int=30, # Lloyd iterations at most
+          ):
     "Weighted k-means (k-means++ seeding, Lloyd iterations), vectorized numpy: (labels, centres)."
     xy = np.asarray(xy, dtype=float)
     w = np.ones(len(xy)) if weights is None else np.asarray(weights, dtype=float)
@@ -50,14 +55,19 @@ def kmeans(xy:np.ndarray, n_clusters:int, rng:np.random.Generator, weights:np.nd
 
 # %% ../nbs/11_dpr.ipynb #e4d06be5
 def kmeans_candidates(xy:np.ndarray, # (n, 2) points (or cell centres)
-                      n_clusters:int, n_candidates:int, rng:np.random.Generator,
+                      n_clusters:int, # clusters per partition
+                      n_candidates:int, # number of random starts
+                      rng:np.random.Generator, # seeds the starts
                       weights:np.ndarray|None=None, # sample weights (noisy cell masses in sound mode)
                      ) -> list:
     "`n_candidates` k-means partitions (labels, centres) from different random starts."
     return [kmeans(xy, n_clusters, rng, weights) for _ in range(n_candidates)]
 
 # %% ../nbs/11_dpr.ipynb #20490518
-def dpr_utility(xy:np.ndarray, centers_of_points:np.ndarray, d_max:float) -> float:
+def dpr_utility(xy:np.ndarray, # (n, 2) points of one timestamp
+                centers_of_points:np.ndarray, # (n, 2) the centre each point is assigned to
+                d_max:float, # distance clip (the public square's diagonal)
+               ) -> float:
     "DPR utility (our reading): minus the clipped total distance to the assigned centre, in units of d_max (Delta u = 1)."
     d = np.sqrt(((xy - centers_of_points) ** 2).sum(1))
     return -float(np.minimum(d, d_max).sum() / d_max)
@@ -65,9 +75,14 @@ def dpr_utility(xy:np.ndarray, centers_of_points:np.ndarray, d_max:float) -> flo
 # %% ../nbs/11_dpr.ipynb #601eb277
 def dpr_counts(labels:np.ndarray, # (N, T) area of each point
                centers:list, # per timestamp (A_t, 2) released centres
-               eps_count:float, rng, mode:str, delta:float=1e-5, secure:bool=True,
+               eps_count:float, # budget of the counts
+               rng, # the generator of the study sampler (secure=False); ignored by OpenDP draws
+               mode:str, # "published" (the paper, literally) or "sound" (every flaw fixed)
+               delta:float=1e-5, # sound mode: delta of the support threshold
+               secure:bool=True, # OpenDP draws the noise (True) or numpy from `rng` (False: reproducible, not for release)
                aux_rng:np.random.Generator|None=None, # randomness of the fakes (published mode)
-               max_fakes:int=1_000_000):
+               max_fakes:int=1_000_000, # published mode: at most this many fake trajectories (bounds the loop)
+              ):
     "DPR's count release with the plan's budget: (paths, counts table, diagnostics)."
     paths_lab, _, counts = generalize(labels)
     N, T = labels.shape
@@ -96,7 +111,8 @@ def dpr_counts(labels:np.ndarray, # (N, T) area of each point
     return paths, table, Diagnostics(n_generalized=len(counts), n_kept=len(keep), n_fakes=len(fakes_cnt), fake=fake)
 
 # %% ../nbs/11_dpr.ipynb #903bebbe
-def check_dpr_split(split:dict|None) -> dict:
+def check_dpr_split(split:dict|None, # budget fractions (partition, count) overriding the default; None: the default
+                   ) -> dict:
     split = dict(DPR_SPLIT, **(split or {}))
     if set(split) != {"partition", "count"} or min(split.values()) <= 0 or abs(sum(split.values()) - 1) > 1e-9:
         raise ValueError(f"split needs positive fractions for partition and count summing to 1, got {split}")
@@ -107,12 +123,12 @@ def plan(eps:float, # total privacy budget (published mode: the claimed total)
          k:int, # DPR makes floor(n / k) clusters per timestamp
          T:int, # number of timestamps of the public time grid
          *,
-         mode:str="sound",
+         mode:str="sound", # "published" (the paper, literally) or "sound" (every flaw fixed)
          bounds:PublicBox|None=None, # the public box; None: geometry from the data (unsound)
          delta:float=1e-5, # sound mode: for the support threshold
          split:dict|None=None, # budget fractions: partition, count
          grid_order:int=4, # sound mode: public histogram grid order
-         secure:bool=True,
+         secure:bool=True, # which sampler the release will use (OpenDP if True)
         ) -> PrivacyLedger:
     "Every charge of a DPR release, with its noise scale, from public parameters only (no data)."
     eps, mode, k = check_eps(eps), check_mode(mode), check_k(k)
@@ -177,7 +193,7 @@ def publish(trajs, # points on a common grid or an (N, T, 2) array of metres abo
             bounds:PublicBox|None, # the public box (degrees); None: geometry from the data (unsound)
             rng:np.random.Generator|None=None, # study sampler (secure=False); with secure=True it only seeds k-means and fakes
             secure:bool=True, # OpenDP draws every noisy value (default)
-            mode:str="sound",
+            mode:str="sound", # "published" (the paper, literally) or "sound" (every flaw fixed)
             delta:float=1e-5, # sound mode: for the support threshold
             split:dict|None=None, # budget fractions: partition, count
             grid_order:int=4, # sound mode: public histogram grid order

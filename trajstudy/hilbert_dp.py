@@ -128,7 +128,10 @@ def hilbert_index(ix, iy, # integer cell coordinates in [0, 2**order)
 N_CURVES = 4
 
 # %% ../nbs/10_hilbert_dp.ipynb #27916d58
-def hilbert_curves(ix, iy, order:int) -> np.ndarray:
+def hilbert_curves(ix, # integer cell x coordinates in [0, 2**order)
+                   iy, # integer cell y coordinates, same shape
+                   order:int, # curve order: 2**order cells per side
+                  ) -> np.ndarray:
     "Positions of cells along the four rotated Hilbert curves, shape `(4, n)`."
     ix = np.asarray(ix, dtype=np.int64); iy = np.asarray(iy, dtype=np.int64)
     m = (1 << int(order)) - 1
@@ -154,7 +157,9 @@ def location_entropy(xy:np.ndarray, # (N, T, 2) metres
     return H[loc].reshape(N, T)
 
 # %% ../nbs/10_hilbert_dp.ipynb #cd4b4088
-def entropy_weights(xy:np.ndarray, cell_m:float=100.0) -> np.ndarray:
+def entropy_weights(xy:np.ndarray, # (N, T, 2) metres
+                    cell_m:float=100.0, # side of the square cells that define a location
+                   ) -> np.ndarray:
     "Point weights `exp(H(l))`: the effective number of distinct visitors of the point's location."
     return np.exp(location_entropy(xy, cell_m))
 
@@ -162,7 +167,7 @@ def entropy_weights(xy:np.ndarray, cell_m:float=100.0) -> np.ndarray:
 def area_radii(xy:np.ndarray, # (n, 2) points of one timestamp
                w:np.ndarray, # (n,) weights
                labels:np.ndarray, # (n,) area of each point
-               n_areas:int,
+               n_areas:int, # number of areas (labels are 0 .. n_areas-1)
               ) -> np.ndarray:
     "Weighted standard-deviation-circle radius of every area (NaN for an area without points)."
     W = np.bincount(labels, weights=w, minlength=n_areas)
@@ -173,13 +178,20 @@ def area_radii(xy:np.ndarray, # (n, 2) points of one timestamp
         return np.sqrt(np.bincount(labels, weights=w * d2, minlength=n_areas) / W)
 
 # %% ../nbs/10_hilbert_dp.ipynb #cb84e257
-def mean_radius(xy, w, labels, n_areas) -> float:
+def mean_radius(xy, # (n, 2) points of one timestamp
+                w, # (n,) weights
+                labels, # (n,) area of each point
+                n_areas, # number of areas
+               ) -> float:
     "Average weighted standard-deviation radius over the non-empty areas of a partition."
     r = area_radii(xy, w, labels, n_areas)
     return float(np.nanmean(r)) if np.isfinite(r).any() else 0.0
 
 # %% ../nbs/10_hilbert_dp.ipynb #49fd42c3
-def grid_cells(xy:np.ndarray, bounds, order:int):
+def grid_cells(xy:np.ndarray, # (n, 2) points in metres
+               bounds, # (xmin, xmax, ymin, ymax) of the grid square, metres
+               order:int, # 2**order cells per side
+              ):
     "Integer cell coordinates of points in the `2**order` grid over `bounds = (xmin, xmax, ymin, ymax)`."
     xmin, xmax, ymin, ymax = map(float, bounds)
     n = 1 << int(order)
@@ -189,12 +201,15 @@ def grid_cells(xy:np.ndarray, bounds, order:int):
     return ix, iy
 
 # %% ../nbs/10_hilbert_dp.ipynb #442088e8
-def paper_order(n:int) -> int:
+def paper_order(n:int, # number of points of the timestamp
+               ) -> int:
     "The paper's Hilbert order for n points: the smallest m with 4**m >= n."
     return max(1, math.ceil(math.log(max(n, 2), 4)))
 
 # %% ../nbs/10_hilbert_dp.ipynb #ea5dc914
-def cut_sizes(n:int, n_areas:int) -> np.ndarray:
+def cut_sizes(n:int, # number of ordered points
+              n_areas:int, # number of runs (areas)
+             ) -> np.ndarray:
     "Sizes of `n_areas` consecutive runs covering `n` ordered points as evenly as possible."
     base, extra = divmod(n, n_areas)
     return np.full(n_areas, base) + (np.arange(n_areas) < extra)
@@ -219,7 +234,8 @@ def hilbert_partitions(xy:np.ndarray, # (n, 2) points of one timestamp
     return labels
 
 # %% ../nbs/10_hilbert_dp.ipynb #79b5db42
-def partition_utility(radii) -> np.ndarray:
+def partition_utility(radii, # (4, A) radii of each candidate partition's areas (NaN: empty area)
+                     ) -> np.ndarray:
     "Normalized utility `min_j R_j / R_c` of each candidate partition, in [0, 1] (sensitivity 1 by range)."
     r = np.asarray(radii, dtype=float)
     return np.where(r <= 0, 1.0, np.clip(r.min() / np.where(r <= 0, 1.0, r), 0.0, 1.0))
@@ -246,7 +262,13 @@ def _rng(rng, secure:bool):
     return None if secure else check_rng(rng)
 
 # %% ../nbs/10_hilbert_dp.ipynb #ff09621b
-def partition_published(xy, w, k:int, eps_t:float, rng, secure:bool=True) -> Partition:
+def partition_published(xy, # (n, 2) points of one timestamp
+                        w, # (n,) entropy weights
+                        k:int, # minimum number of points per area
+                        eps_t:float, # this timestamp's budget for the exponential mechanism
+                        rng, # the generator of the study sampler (secure=False); ignored by OpenDP draws
+                        secure:bool=True, # OpenDP draws the noise (True) or numpy from `rng` (False: reproducible, not for release)
+                       ) -> Partition:
     "Algorithm 1 at one timestamp, as published: data-dependent grid, exact cuts and centres."
     L = hilbert_partitions(xy, k)
     A = int(L.max()) + 1
@@ -255,7 +277,13 @@ def partition_published(xy, w, k:int, eps_t:float, rng, secure:bool=True) -> Par
     return Partition(L[c], _weighted_centers(xy, L[c], A), c, u)
 
 # %% ../nbs/10_hilbert_dp.ipynb #1e2196bf
-def noisy_cell_histogram(xy, bounds, order:int, eps_hist:float, rng, secure:bool=True):
+def noisy_cell_histogram(xy, # (n, 2) points of one timestamp, metres
+                         bounds, # the public square (xmin, xmax, ymin, ymax), metres
+                         order:int, # 2**order cells per side
+                         eps_hist:float, # budget of the histogram (sensitivity 1 per cell)
+                         rng, # the generator of the study sampler (secure=False); ignored by OpenDP draws
+                         secure:bool=True, # OpenDP draws the noise (True) or numpy from `rng` (False: reproducible, not for release)
+                        ):
     "Integer-Laplace(1/eps_hist) counts of the `2**order` x `2**order` public cells (OpenDP when secure), small values zeroed; and the points' cells."
     ix, iy = grid_cells(xy, bounds, order)
     n = 1 << order
@@ -264,7 +292,9 @@ def noisy_cell_histogram(xy, bounds, order:int, eps_hist:float, rng, secure:bool
     return np.where(noisy > 2.0 / eps_hist, noisy, 0.0), ix, iy
 
 # %% ../nbs/10_hilbert_dp.ipynb #036d0a47
-def cut_by_mass(mass_along_curve:np.ndarray, k:int):
+def cut_by_mass(mass_along_curve:np.ndarray, # (noisy) mass of each cell in curve order
+                k:int, # minimum mass per area
+               ):
     "Area of each cell (in curve order) so that each area holds about `mass/A >= k` of the mass, `A = floor(mass/k)`."
     total = float(mass_along_curve.sum())
     A = max(1, int(total // k))
@@ -274,7 +304,16 @@ def cut_by_mass(mass_along_curve:np.ndarray, k:int):
     return np.unique(a, return_inverse=True)[1].ravel()   # drop areas that received no cell
 
 # %% ../nbs/10_hilbert_dp.ipynb #bb0ac7cf
-def partition_sound(xy, w, k:int, eps_hist:float, eps_sel:float, bounds, order:int, rng, secure:bool=True) -> Partition:
+def partition_sound(xy, # (n, 2) points of one timestamp, metres
+                    w, # (n,) entropy weights, for the candidate partitions' radii (the utility)
+                    k:int, # minimum (noisy) mass per area
+                    eps_hist:float, # budget of the public-grid histogram
+                    eps_sel:float, # budget of the exponential mechanism choosing a curve
+                    bounds, # the public square (xmin, xmax, ymin, ymax), metres
+                    order:int, # public Hilbert order
+                    rng, # the generator of the study sampler (secure=False); ignored by OpenDP draws
+                    secure:bool=True, # OpenDP draws the noise (True) or numpy from `rng` (False: reproducible, not for release)
+                   ) -> Partition:
     "Algorithm 1 at one timestamp, corrected: cuts and centres from a DP histogram over a public grid."
     n_side = 1 << order
     noisy, ix, iy = noisy_cell_histogram(xy, bounds, order, eps_hist, rng, secure)
@@ -309,7 +348,12 @@ def generalize(labels:np.ndarray, # (N, T) area of each trajectory's point at ea
 
 # %% ../nbs/10_hilbert_dp.ipynb #1d1015fb
 def count_sort(counts:np.ndarray, # integer count of each generalized trajectory
-               eps_sort:float, rng, mode:str="sound", delta:float=1e-5, secure:bool=True):
+               eps_sort:float, # budget of the noisy counts
+               rng, # the generator of the study sampler (secure=False); ignored by OpenDP draws
+               mode:str="sound", # "published" (the paper, literally) or "sound" (every flaw fixed)
+               delta:float=1e-5, # sound mode: delta of the support threshold
+               secure:bool=True, # OpenDP draws the noise (True) or numpy from `rng` (False: reproducible, not for release)
+              ):
     "Algorithm 2: indices kept, in decreasing noisy-count order, and their noisy (integer) counts."
     if mode == "sound": keep, noisy = threshold_counts(counts, eps_sort, delta, rng=_rng(rng, secure), secure=secure)
     else: keep, noisy = np.arange(len(counts)), laplace_counts(counts, eps_sort, rng=_rng(rng, secure), secure=secure)
@@ -324,8 +368,12 @@ MAX_DEPTH = 30   # Algorithm 3's recursion depth that the plan charges in full
 # %% ../nbs/10_hilbert_dp.ipynb #d89c5987
 def tra_division(true_sorted:np.ndarray, # counts in the order of Algorithm 2 (true counts)
                  judge_sorted:np.ndarray, # values the stopping rule looks at: true (published) or noisy (sound)
-                 eps_div:float, eps_count:float, rng,
-                 max_depth:int=MAX_DEPTH, secure:bool=True) -> np.ndarray:
+                 eps_div:float, # budget of the division's noisy gaps
+                 eps_count:float, # budget of Algorithm 4 (the error the division trades against)
+                 rng, # the generator of the study sampler (secure=False); ignored by OpenDP draws
+                 max_depth:int=MAX_DEPTH, # recursion depth, charged in full
+                 secure:bool=True, # OpenDP draws the noise (True) or numpy from `rng` (False: reproducible, not for release)
+                ) -> np.ndarray:
     "Algorithm 3: group id of each position of the sorted count list."
     n = len(true_sorted)
     groups, done = [(0, n)], []
@@ -353,7 +401,10 @@ def tra_division(true_sorted:np.ndarray, # counts in the order of Algorithm 2 (t
 # %% ../nbs/10_hilbert_dp.ipynb #14c77103
 def group_counts(true_sorted:np.ndarray, # integer counts in the order of Algorithm 2
                  gid:np.ndarray, # group of each position (Algorithm 3)
-                 eps_count:float, rng, secure:bool=True) -> np.ndarray:
+                 eps_count:float, # budget of the noisy group sums
+                 rng, # the generator of the study sampler (secure=False); ignored by OpenDP draws
+                 secure:bool=True, # OpenDP draws the noise (True) or numpy from `rng` (False: reproducible, not for release)
+                ) -> np.ndarray:
     "Algorithm 4: the noisy group sum shared by each member, `noisy_sum[g] / size[g]` at each position."
     n_groups = int(gid.max()) + 1 if len(gid) else 0
     sums = np.zeros(n_groups, dtype=np.int64); np.add.at(sums, gid, np.asarray(true_sorted, dtype=np.int64))
@@ -367,19 +418,24 @@ SOUND_SPLIT = {"partition": 0.5, "sort": 0.2, "divide": 0.1, "count": 0.2}   # s
 HIST_SHARE = 0.8   # sound mode: share of each timestamp's budget spent on the histogram
 UNIT = "one trajectory (a user's whole trajectory on the public time grid)"
 
-def check_mode(mode:str) -> str:
+def check_mode(mode:str, # "published" (the paper, literally) or "sound" (every flaw fixed)
+              ) -> str:
     if mode not in ("published", "sound"): raise ValueError(f"mode must be 'published' or 'sound', got {mode!r}")
     return mode
 
 # %% ../nbs/10_hilbert_dp.ipynb #9985f0fb
-def check_k(k, n:int|None=None) -> int:
+def check_k(k, # minimum number of points per area
+            n:int|None=None, # number of trajectories, where k <= n is needed; None: not checked
+           ) -> int:
     "k must be a positive integer; against `n` only where the paper's mechanism itself needs k <= n (published mode)."
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1: raise ValueError(f"k must be a positive integer, got {k!r}")
     if n is not None and k > n: raise ValueError(f"k={k} is larger than the {n} points at each timestamp (one per trajectory): lower k or publish more trajectories")
     return int(k)
 
 # %% ../nbs/10_hilbert_dp.ipynb #48be51eb
-def check_split(split:dict|None, mode:str) -> dict:
+def check_split(split:dict|None, # budget fractions overriding the mode's default split; None: the default
+                mode:str, # "published" (the paper, literally) or "sound" (every flaw fixed)
+               ) -> dict:
     split = dict(PAPER_SPLIT if mode == "published" else SOUND_SPLIT, **(split or {}))
     if set(split) != {"partition", "sort", "divide", "count"} or min(split.values()) <= 0:
         raise ValueError(f"split needs positive fractions for partition, sort, divide, count; got {split}")
@@ -546,15 +602,24 @@ def clip_to_square(xy:np.ndarray, # (..., 2) positions in metres
     return np.stack([np.clip(xy[..., 0], xmin, xmax), np.clip(xy[..., 1], ymin, ymax)], axis=-1)
 
 # %% ../nbs/10_hilbert_dp.ipynb #643dccd8
-def release_square(G:GridTrajectories, bounds:PublicBox|None) -> tuple:
+def release_square(G:GridTrajectories, # the trajectories on their grid
+                   bounds:PublicBox|None, # the public box; None: the data's bounding box (unsound)
+                  ) -> tuple:
     "The square the sound mechanisms cover: the public box in metres, or (unsound, charged in the plan) the data's bounding box."
     return bounds.square_m() if bounds is not None else _bounds_of(G.xy)
 
 # %% ../nbs/10_hilbert_dp.ipynb #4997d891
 def release_counts(gen_labels:np.ndarray, # (N, T) area of each point
                    centers:list, # per timestamp (A_t, 2) released centres
-                   eps_sort:float, eps_div:float, eps_count:float, rng, mode:str,
-                   delta:float=1e-5, max_depth:int=MAX_DEPTH, secure:bool=True):
+                   eps_sort:float, # budget of Algorithm 2
+                   eps_div:float, # budget of Algorithm 3
+                   eps_count:float, # budget of Algorithm 4
+                   rng, # the generator of the study sampler (secure=False); ignored by OpenDP draws
+                   mode:str, # "published" (the paper, literally) or "sound" (every flaw fixed)
+                   delta:float=1e-5, # sound mode: delta of the support threshold
+                   max_depth:int=MAX_DEPTH, # Algorithm 3's depth
+                   secure:bool=True, # OpenDP draws the noise (True) or numpy from `rng` (False: reproducible, not for release)
+                  ):
     "Algorithms 2-4 on generalized trajectories, with the budgets of the plan: (paths, counts table, diagnostics)."
     paths_lab, _, counts = generalize(gen_labels)
     order, noisy = count_sort(counts, eps_sort, rng, mode=mode, delta=delta, secure=secure)

@@ -18,7 +18,8 @@ def _is_root(d:Path) -> bool:
     return f.is_file() and 'name = "trajstudy"' in f.read_text(encoding="utf-8", errors="ignore")
 
 # %% ../nbs/01_paths.ipynb #841cdb9d
-def repo_root(start:str|Path|None=None) -> Path|None:
+def repo_root(start:str|Path|None=None, # a folder inside the checkout; None: the working directory
+             ) -> Path|None:
     "The trajstudy checkout containing `start` (default: cwd), else the one holding the package, else None."
     import trajstudy
     for base in (Path(start or Path.cwd()).resolve(), Path(trajstudy.__file__).resolve().parent):
@@ -57,7 +58,8 @@ def download_dir() -> Path:
     return (root / "data") if root else Path.cwd() / "data"
 
 # %% ../nbs/01_paths.ipynb #04e25ff9
-def results_dir(profile:str="quick") -> Path:
+def results_dir(profile:str="quick", # a reproduction profile, "quick" or "full"
+               ) -> Path:
     "The output folder of a reproduction profile."
     base = os.environ.get("TRAJSTUDY_RESULTS")
     if base: return Path(base).expanduser().resolve() / profile

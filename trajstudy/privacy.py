@@ -23,7 +23,10 @@ __all__ = ['SECURE_SAMPLERS', 'RELATIONS', 'check_eps', 'check_delta', 'check_se
            'exponential_mechanism', 'Charge', 'PrivacyLedger']
 
 # %% ../nbs/03_privacy.ipynb #482076e3
-def check_eps(eps, name:str="eps", allow_inf:bool=False) -> float:
+def check_eps(eps, # the privacy budget to check
+              name:str="eps", # its name in the error message
+              allow_inf:bool=False, # accept eps = inf (a step that is not private)
+             ) -> float:
     "Return `eps` as a float if it is a valid privacy budget (> 0), else raise."
     try: e = float(eps)
     except (TypeError, ValueError): raise TypeError(f"{name} must be a number, got {eps!r}") from None
@@ -32,7 +35,10 @@ def check_eps(eps, name:str="eps", allow_inf:bool=False) -> float:
     return e
 
 # %% ../nbs/03_privacy.ipynb #55a087c7
-def check_delta(delta, name:str="delta", allow_zero:bool=True) -> float:
+def check_delta(delta, # the delta to check
+                name:str="delta", # its name in the error message
+                allow_zero:bool=True, # accept delta = 0
+               ) -> float:
     "Return `delta` if it is in [0, 1) (or (0, 1) when zero is not allowed), else raise."
     d = float(delta)
     if not (0 <= d < 1) or (d == 0 and not allow_zero) or math.isnan(d):
@@ -40,14 +46,17 @@ def check_delta(delta, name:str="delta", allow_zero:bool=True) -> float:
     return d
 
 # %% ../nbs/03_privacy.ipynb #57aa02d7
-def check_sensitivity(sensitivity, name:str="sensitivity") -> float:
+def check_sensitivity(sensitivity, # the sensitivity to check
+                      name:str="sensitivity", # its name in the error message
+                     ) -> float:
     "Return `sensitivity` if it is finite and > 0, else raise."
     s = float(sensitivity)
     if not (s > 0 and math.isfinite(s)): raise ValueError(f"{name} must be finite and > 0, got {sensitivity}")
     return s
 
 # %% ../nbs/03_privacy.ipynb #b2c0bfcc
-def check_rng(rng) -> np.random.Generator:
+def check_rng(rng, # a numpy Generator, e.g. `np.random.default_rng(seed)`
+             ) -> np.random.Generator:
     "Insist on an explicit numpy Generator, so every run is reproducible from its seed."
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator (e.g. np.random.default_rng(0)), got {type(rng).__name__}")
@@ -62,7 +71,9 @@ def _opendp():
     return dp
 
 # %% ../nbs/03_privacy.ipynb #c9c988be
-def check_sampler(secure:bool, rng) -> bool:
+def check_sampler(secure:bool, # True: OpenDP draws; False: numpy from `rng`
+                  rng, # the study generator, or None
+                 ) -> bool:
     "Refuse an `rng` given with `secure=True` (it would be ignored) and a missing one with `secure=False`."
     if secure and rng is not None:
         raise ValueError("rng is ignored by the secure sampler: pass secure=False to draw reproducibly from rng, or drop rng")
@@ -70,7 +81,8 @@ def check_sampler(secure:bool, rng) -> bool:
     return bool(secure)
 
 # %% ../nbs/03_privacy.ipynb #60454593
-def sampler_name(secure:bool) -> str:
+def sampler_name(secure:bool, # True: OpenDP draws; False: numpy
+                ) -> str:
     "The ledger's name for the sampler in force: `opendp` (secure) or `numpy` (reproducible study runs)."
     return "opendp" if secure else "numpy"
 
@@ -126,7 +138,9 @@ def _threshold_measurement(scale:float, threshold:int):
     return dp.m.make_laplace_threshold(dom, dp.l01inf_distance(dp.absolute_distance(T=dp.i64)), scale=scale, threshold=int(threshold))
 
 # %% ../nbs/03_privacy.ipynb #19a81624
-def threshold_delta(scale:float, threshold:int) -> float:
+def threshold_delta(scale:float, # discrete Laplace scale of the counts (1/eps)
+                    threshold:int, # the support threshold a count must reach
+                   ) -> float:
     "Probability that a key of true count 1 reaches `threshold` under discrete Laplace noise of `scale`: P[1 + Z >= threshold]."
     a = math.exp(-1.0 / scale)
     return 1.0 if threshold <= 1 else a ** (threshold - 1) / (1 + a)
@@ -153,8 +167,8 @@ def threshold_counts(counts, # integer count of each key that occurs in the data
                      eps:float, # privacy budget
                      delta:float, # see count_threshold
                      *,
-                     rng:np.random.Generator|None=None,
-                     secure:bool=True,
+                     rng:np.random.Generator|None=None, # the reproducible study sampler (needed when secure=False, refused when True)
+                     secure:bool=True, # OpenDP draws the noise (default) or numpy from `rng` (reproducible, not for release)
                     ) -> tuple[np.ndarray, np.ndarray]:
     "Stability histogram: `(kept positions, their noisy integer counts)`, keys whose noisy count reaches the threshold."
     secure = check_sampler(secure, rng)
@@ -202,7 +216,10 @@ def _gauss_delta(sigma, eps, sens=1.0):
     return special.ndtr(a - b) - math.exp(eps) * special.ndtr(-a - b)
 
 # %% ../nbs/03_privacy.ipynb #cd6187a4
-def gaussian_sigma(sensitivity:float, eps:float, delta:float) -> float:
+def gaussian_sigma(sensitivity:float, # L2 sensitivity of the answer
+                   eps:float, # privacy budget
+                   delta:float, # its delta (> 0)
+                  ) -> float:
     "Smallest sigma giving (eps, delta)-DP for L2 sensitivity `sensitivity` (analytic Gaussian mechanism)."
     s, e, d = check_sensitivity(sensitivity), check_eps(eps), check_delta(delta, allow_zero=False)
     hi = s
@@ -212,7 +229,8 @@ def gaussian_sigma(sensitivity:float, eps:float, delta:float) -> float:
 # %% ../nbs/03_privacy.ipynb #3418eed7
 def gaussian_mechanism(value, # true answer
                        sensitivity:float, # L2 sensitivity
-                       eps:float, delta:float,
+                       eps:float, # privacy budget
+                       delta:float, # its delta (> 0)
                        rng:np.random.Generator|None=None, # reproducible sampler (needed when secure=False)
                        secure:bool=True, # OpenDP (default) or numpy
                       ):
@@ -224,7 +242,10 @@ def gaussian_mechanism(value, # true answer
     return v + check_rng(rng).normal(0.0, sigma, v.shape)
 
 # %% ../nbs/03_privacy.ipynb #1c4e7a60
-def exponential_probabilities(utilities, eps:float, sensitivity:float) -> np.ndarray:
+def exponential_probabilities(utilities, # utility of each candidate
+                              eps:float, # privacy budget of the selection
+                              sensitivity:float, # sensitivity of the utilities
+                             ) -> np.ndarray:
     "Selection probabilities of the exponential mechanism (computed stably)."
     u = np.asarray(utilities, dtype=float)
     if u.ndim != 1 or len(u) == 0: raise ValueError(f"utilities must be a non-empty vector, got shape {u.shape}")

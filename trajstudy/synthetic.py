@@ -62,7 +62,10 @@ def city_grid(size:int=10, # intersections per side
 # %% ../nbs/02a_synthetic.ipynb #6e4d3023
 TIANANMEN = (39.9087, 116.3975)
 
-def city_box(net:RoadNetwork, centre:tuple=TIANANMEN, margin_m:float|None=None) -> PublicBox:
+def city_box(net:RoadNetwork, # the road network
+             centre:tuple=TIANANMEN, # (lat, lon) of the public landmark at the city's centre
+             margin_m:float|None=None, # margin around the grid in metres; None: one block
+            ) -> PublicBox:
     "The public box of the city: its grid plus `margin_m` (default one block) around, centred on a public landmark."
     margin = net.spacing_m if margin_m is None else margin_m
     half = float(np.abs(net.node_xy).max()) + margin
@@ -88,7 +91,11 @@ class Commuters:
     def n(self) -> int: return len(self.home)
 
 # %% ../nbs/02a_synthetic.ipynb #9360e8ce
-def commuters(n:int, net:RoadNetwork, rng:np.random.Generator, fix_interval_s:tuple=(180, 600)) -> Commuters:
+def commuters(n:int, # number of commuters (cars)
+              net:RoadNetwork, # the road network
+              rng:np.random.Generator, # the generator of every draw
+              fix_interval_s:tuple=(180, 600), # (min, max) seconds between a car's GPS fixes
+             ) -> Commuters:
     "Draw `n` commuters: home and work places, habitual departure times, GPS interval and phase."
     if n < 1: raise ValueError(f"the city needs at least 1 vehicle, got {n}")
     r = np.hypot(*net.node_xy.T); R = r.max()
@@ -113,9 +120,14 @@ class Peak:
     seconds: float               # wall time of the simulation
 
 # %% ../nbs/02a_synthetic.ipynb #dffe8024
-def simulate_peak(net:RoadNetwork, orig:np.ndarray, dest:np.ndarray, depart_s:np.ndarray, # trips: node indices, seconds after midnight
+def simulate_peak(net:RoadNetwork, # trips: node indices, seconds after midnight
+                  orig:np.ndarray, # trips: node indices, seconds after midnight
+                  dest:np.ndarray, # trips: node indices, seconds after midnight
+                  depart_s:np.ndarray, # trips: node indices, seconds after midnight
                   t0_s:float, # start of the simulated window (before the first departure)
-                  seed:int, max_hours:float=6.0) -> Peak:
+                  seed:int, # uxsim's random seed
+                  max_hours:float=6.0, # simulated hours at most after t0_s
+                 ) -> Peak:
     "Simulate one peak's trips in uxsim (C++ engine, platoons of 1) and return their waypoints and link travel times."
     import warnings
     from tqdm import TqdmWarning
@@ -146,7 +158,16 @@ def simulate_peak(net:RoadNetwork, orig:np.ndarray, dest:np.ndarray, depart_s:np
     return Peak(t0_s, ts, ns, tt, len(W.VEHICLES), time.perf_counter() - tic)
 
 # %% ../nbs/02a_synthetic.ipynb #4a22fed4
-def car_day(home_xy, work_xy, node_xy, am_t, am_nodes, pm_t, pm_nodes, day_s:tuple, access_speed:float=5.0):
+def car_day(home_xy, # (2,) home position, metres
+            work_xy, # (2,) workplace, metres
+            node_xy, # (n, 2) intersection positions
+            am_t, # morning trip: times at its waypoints (s)
+            am_nodes, # morning trip: intersections visited
+            pm_t, # evening trip: times (s)
+            pm_nodes, # evening trip: intersections
+            day_s:tuple, # (start, end) of the day in seconds after midnight
+            access_speed:float=5.0, # walking-pace speed (m/s) between a place and its intersection
+           ):
     "Times and positions (metres) of one car's day: parked, morning trip, parked, evening trip, parked."
     def trip(t, nodes, start_xy, end_xy):
         a, b = np.hypot(*(node_xy[nodes[0]] - start_xy)) / access_speed, np.hypot(*(node_xy[nodes[-1]] - end_xy)) / access_speed
@@ -157,27 +178,36 @@ def car_day(home_xy, work_xy, node_xy, am_t, am_nodes, pm_t, pm_nodes, day_s:tup
     return t, np.vstack([home_xy, p1, p2, home_xy])
 
 # %% ../nbs/02a_synthetic.ipynb #0e235c4b
-def sample_path(t:np.ndarray, xy:np.ndarray, at:np.ndarray) -> np.ndarray:
+def sample_path(t:np.ndarray, # (m,) increasing times of the path's vertices
+                xy:np.ndarray, # (m, 2) vertices
+                at:np.ndarray, # times to sample
+               ) -> np.ndarray:
     "Positions `(len(at), 2)` of a piecewise-linear path at times `at`."
     keep = np.r_[np.diff(t) > 0, True]            # a zero-length step (same second) would break interpolation
     t, xy = t[keep], xy[keep]
     return np.column_stack([np.interp(at, t, xy[:, 0]), np.interp(at, t, xy[:, 1])])
 
 # %% ../nbs/02a_synthetic.ipynb #c99151f3
-def line_graph(net:RoadNetwork) -> np.ndarray:
+def line_graph(net:RoadNetwork, # the road network
+              ) -> np.ndarray:
     "Adjacency `(L, L)` of the links: a -> b when b starts where a ends (no U-turns), plus self-loops."
     A = (net.link_to[:, None] == net.link_from[None]) & (net.link_from[:, None] != net.link_to[None])
     return (A | np.eye(net.n_links, dtype=bool)).astype(float)
 
 # %% ../nbs/02a_synthetic.ipynb #f7c6bdfb
-def link_midpoints(net:RoadNetwork, box:PublicBox) -> np.ndarray:
+def link_midpoints(net:RoadNetwork, # the road network
+                   box:PublicBox, # the city's public box (its centre is the metres' origin)
+                  ) -> np.ndarray:
     "`(L, 2)` lat, lon of each link's midpoint: the sensor positions."
     mid = (net.node_xy[net.link_from] + net.node_xy[net.link_to]) / 2
     return np.column_stack(unproject_local(mid[:, 0], mid[:, 1], box.centre))
 
 # %% ../nbs/02a_synthetic.ipynb #c1faabaf
-def link_speeds(net:RoadNetwork, peaks:list, # [(day, Peak)]
-                days:int, freq_s:int=300) -> np.ndarray:
+def link_speeds(net:RoadNetwork, # [(day, Peak)]
+                peaks:list, # [(day, Peak)]
+                days:int, # number of days of the series
+                freq_s:int=300, # bin length in seconds
+               ) -> np.ndarray:
     "Mean speed (km/h) of each link per `freq_s` bin over `days` days: free flow, overwritten where a peak was simulated."
     n_bins = days * 86400 // freq_s
     out = np.full((n_bins, net.n_links), net.speed_kmh, dtype=float)
