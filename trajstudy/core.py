@@ -213,7 +213,10 @@ class TrajArrays:
         "For every point, the index of its user."
         return np.repeat(np.arange(len(self.uids)), self.lengths)
 
-    def rows(self, i:int) -> slice: return slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+    def rows(self, i:int, # index of a user (trajectory), 0 .. len(uids) - 1
+            ) -> slice:
+        "The rows of user `i` in the arrays, as a slice."
+        return slice(int(self.offsets[i]), int(self.offsets[i + 1]))
 
     def to_points(self) -> pd.DataFrame:
         "Back to a points table (exact inverse of `from_points`)."
