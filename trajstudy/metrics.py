@@ -12,8 +12,8 @@ from scipy.spatial import cKDTree
 from .core import validate_boxes, epoch_ns
 
 # %% auto #0
-__all__ = ['TRAJECTORY_READINGS', 'directed_hausdorff_distance', 'hausdorff', 'trajectory_distance_matrix', 'dataset_hausdorff',
-           'points_to_array', 'random_range_queries', 'range_query_counts', 'range_query_distortion', 'granularity',
+__all__ = ['TRAJECTORY_READINGS', 'directed_hausdorff_distance', 'hausdorff', 'points_to_array', 'trajectory_distance_matrix',
+           'dataset_hausdorff', 'random_range_queries', 'range_query_counts', 'range_query_distortion', 'granularity',
            'summarize', 'mae', 'rmse', 'mape']
 
 # %% ../nbs/04_metrics.ipynb #e590d8cf
@@ -37,6 +37,21 @@ def hausdorff(a, # a point set (n, d)
              ) -> float:
     "Symmetric Hausdorff distance between two point sets (n, d) and (m, d)."
     return max(directed_hausdorff_distance(a, b), directed_hausdorff_distance(b, a))
+
+# %% ../nbs/04_metrics.ipynb #03ba2dfd
+def points_to_array(points:pd.DataFrame, # a points table where every uid has one row per time of a common grid
+                   ) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray]:
+    "A points table on a common time grid as `(uids, times, X)` with X of shape (n, T, 2) in metres."
+    times = pd.DatetimeIndex(points["t"].drop_duplicates().sort_values())
+    counts = points.groupby("uid", sort=False).size()
+    if (counts != len(times)).any():
+        bad = counts[counts != len(times)]
+        raise ValueError(f"{len(bad)} trajectories are not on the common grid of {len(times)} timestamps (e.g. uid {bad.index[0]!r} has {bad.iloc[0]})")
+    p = points.sort_values(["uid", "t"], kind="stable")
+    X = p[["x", "y"]].to_numpy(float).reshape(len(counts), len(times), 2)
+    tt = p["t"].to_numpy().reshape(len(counts), len(times))
+    if not (tt == tt[:1]).all(): raise ValueError("trajectories have the right length but different timestamps")
+    return p["uid"].to_numpy()[::len(times)], times, X
 
 # %% ../nbs/04_metrics.ipynb #806e6542
 TRAJECTORY_READINGS = ("mean_step", "vector")
@@ -71,21 +86,6 @@ def dataset_hausdorff(D, # trajectories (n, T, 2), e.g. the real data
     if how == "max": return float(max(a.max(), b.max()))
     if how == "mean": return float((a.mean() + b.mean()) / 2)
     raise ValueError(f"how must be 'max' or 'mean', got {how!r}")
-
-# %% ../nbs/04_metrics.ipynb #03ba2dfd
-def points_to_array(points:pd.DataFrame, # a points table where every uid has one row per time of a common grid
-                   ) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray]:
-    "A points table on a common time grid as `(uids, times, X)` with X of shape (n, T, 2) in metres."
-    times = pd.DatetimeIndex(points["t"].drop_duplicates().sort_values())
-    counts = points.groupby("uid", sort=False).size()
-    if (counts != len(times)).any():
-        bad = counts[counts != len(times)]
-        raise ValueError(f"{len(bad)} trajectories are not on the common grid of {len(times)} timestamps (e.g. uid {bad.index[0]!r} has {bad.iloc[0]})")
-    p = points.sort_values(["uid", "t"], kind="stable")
-    X = p[["x", "y"]].to_numpy(float).reshape(len(counts), len(times), 2)
-    tt = p["t"].to_numpy().reshape(len(counts), len(times))
-    if not (tt == tt[:1]).all(): raise ValueError("trajectories have the right length but different timestamps")
-    return p["uid"].to_numpy()[::len(times)], times, X
 
 # %% ../nbs/04_metrics.ipynb #a0917ec0
 def random_range_queries(n:int, # number of queries
