@@ -14,8 +14,6 @@ released records, extreme coordinates, counts): any of those features leaking (n
 sound modes included. A leak through rarer events or subtler features is beyond this power. Run with `-s` to see the
 `AUDIT` summary lines.
 """
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,9 +64,7 @@ def publisher(module, eps, k, mode, **kw):
     themselves are audited in tests/test_audit.py."""
     expected = module.plan(eps, k, T, mode=mode, bounds=BOX, secure=False, **kw)
     def mech(data, rng):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            r = module.publish(data, eps, k, bounds=BOX, mode=mode, rng=rng, secure=False, **kw)
+        r = module.publish(data, eps, k, bounds=BOX, mode=mode, rng=rng, secure=False, **kw)
         assert r.ledger == expected, f"ledger differs from the plan: {r.ledger} vs {expected}"
         return r
     return mech, expected
