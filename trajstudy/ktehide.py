@@ -128,7 +128,7 @@ def spectral_labels(cost:np.ndarray, n_clusters:int, seed:int, affinity:str="sel
     if affinity not in ("self_tuning", "median"): raise ValueError(f"affinity must be 'self_tuning' or 'median', got {affinity!r}")
     A = self_tuning_affinity(cost) if affinity == "self_tuning" else median_affinity(cost)
     with warnings.catch_warnings(), threadpool_limits(1):       # small eigenproblems: one BLAS thread is faster
-        warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", message="Graph is not fully connected", category=UserWarning)
         lab = SpectralClustering(n_clusters=n_clusters, affinity="precomputed", assign_labels="cluster_qr",
                                  random_state=seed).fit_predict(A)
     return lab.astype(np.int64)
@@ -213,7 +213,7 @@ def cluster_epoch(E:Epochs, e:int, k:int, *, seed:int, cluster_size:int=100, aff
                 A = sparse_self_tuning_affinity(C) if affinity == "self_tuning" else None
                 if A is None: raise ValueError("knn costs support the self_tuning affinity only")
                 with warnings.catch_warnings(), threadpool_limits(1):   # small eigenproblems: one BLAS thread is faster
-                    warnings.simplefilter("ignore")
+                    warnings.filterwarnings("ignore", message="Graph is not fully connected", category=UserWarning)
                     l = SpectralClustering(n_clusters=nc, affinity="precomputed", assign_labels="cluster_qr",
                                            random_state=seed + int(b)).fit_predict(A).astype(np.int64)
         else:
