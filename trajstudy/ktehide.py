@@ -22,7 +22,8 @@ from .verify import _to_ns as _ns
 __all__ = ['ABSENT', 'SUPPRESSED', 'check_kte_params', 'Epochs', 'epochs_of', 'default_n_clusters', 'self_tuning_affinity',
            'median_affinity', 'spectral_labels', 'epoch_blocks', 'knn_pair_costs', 'sparse_self_tuning_affinity',
            'cluster_epoch', 'split_subsets', 'hiding_graph', 'cycle_covers', 'choose_hiding_sets', 'merge_members',
-           'merge_epochs', 'repair_cuts', 'repair_leakage', 'Anonymized', 'kte_hide']
+           'merge_epochs', 'repair_cuts', 'repair_leakage', 'Anonymized', 'check_kte_options', 'cluster_epochs',
+           'suppressed_points', 'kte_hide']
 
 # %% ../nbs/21_ktehide.ipynb #4fcc8f80
 ABSENT, SUPPRESSED = -1, -2
@@ -559,6 +560,59 @@ class Anonymized:
         return "| | |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
 
 # %% ../nbs/21_ktehide.ipynb #3772048b
+def check_kte_options(rng, # must be a numpy Generator
+                      cluster_size, # users per spectral cluster: an integer >= 2
+                      suppression:str, # 'subset' or 'node'
+                      eligibility:str, # 'paper' or 'any'
+                      affinity:str, # 'self_tuning' or 'median'
+                     ) -> None:
+    "Clear errors for kte-hide's options (the durations and k are checked by `check_kte_params`)."
+    if not isinstance(rng, np.random.Generator): raise TypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
+    for name, val, ok in (("suppression", suppression, ("subset", "node")), ("eligibility", eligibility, ("paper", "any")),
+                          ("affinity", affinity, ("self_tuning", "median"))):
+        if val not in ok: raise ValueError(f"{name} must be one of {ok}, got {val!r}")
+    if int(cluster_size) != cluster_size or cluster_size < 2: raise ValueError(f"cluster_size must be an integer >= 2, got {cluster_size}")
+
+# %% ../nbs/21_ktehide.ipynb #427d43b9
+def cluster_epochs(E:Epochs, # the epochs of the grid trajectories
+                   k:int, # anonymity level (sets the number of clusters with `cluster_size`)
+                   rng:np.random.Generator, # one spectral-clustering seed per epoch is drawn from it
+                   *, cluster_size:int=100, # users per cluster, on average
+                   affinity:str="self_tuning", # 'self_tuning' or 'median'
+                   block_size:int=2000, # epochs with more users are clustered within balanced k-d blocks
+                   knn:int=30, # sparse kNN 2-merge costs (0: every pair in a block)
+                   progress:bool=False, # tqdm bar
+                  ) -> tuple:
+    "Alg. 2 lines 2-6 for every epoch: 2-merge costs and spectral clusters. Returns (labels (n_epochs, U), number of pair merges)."
+    lab = np.full(E.present.shape, ABSENT, np.int64)
+    seeds = rng.integers(0, 2**31 - 1, E.n_epochs)
+    n_pairs = 0
+    for e in tqdm(range(E.n_epochs), desc="kte-hide: costs and clusters", disable=not progress):
+        users, l, npair = cluster_epoch(E, e, k, seed=int(seeds[e]), cluster_size=cluster_size, affinity=affinity,
+                                        block_size=block_size, knn=knn)
+        lab[e, users] = l; n_pairs += npair
+    return lab, n_pairs
+
+# %% ../nbs/21_ktehide.ipynb #ca5f164e
+def suppressed_points(E:Epochs, # the epochs of the grid trajectories
+                      pts:pd.DataFrame, # the validated input points
+                      publish:np.ndarray, # (n_epochs, U) bool: epochs published after the repair
+                      supp:np.ndarray, # (n_epochs, U) bool: epochs suppressed by the hiding sets
+                      boxes:pd.DataFrame, # the published boxes (column n_own: own samples inside)
+                     ) -> pd.DataFrame:
+    """The input points that were not published, with their epoch and why ('hiding' or 'repair'); raises if a sample is
+    neither inside its user's published boxes nor suppressed."""
+    G = E.G; uidx = G.user_index
+    s_pub = publish[E.ep, uidx]
+    why = np.where(supp[E.ep, uidx], "hiding", "repair")
+    suppressed = pts.iloc[G.row[~s_pub]].reset_index(drop=True)
+    suppressed["epoch"] = E.ep[~s_pub]; suppressed["why"] = why[~s_pub]
+    n_pub = int(boxes["n_own"].sum()) if len(boxes) else 0
+    if n_pub + len(suppressed) != G.n_samples:
+        raise AssertionError(f"lost samples: {G.n_samples} in, {n_pub} published + {len(suppressed)} suppressed")
+    return suppressed
+
+# %% ../nbs/21_ktehide.ipynb #5b13bf51
 def kte_hide(points:pd.DataFrame, # points table (uid, t, x, y, ...): the trajectories to anonymize
              k:int, # anonymity level: every user hidden among >= k records
              tau, # attacker knowledge τ: a duration (multiple of epoch_len)
@@ -578,11 +632,7 @@ def kte_hide(points:pd.DataFrame, # points table (uid, t, x, y, ...): the trajec
             ) -> Anonymized:
     "k^τ,ε-anonymize trajectories with kte-hide (Algorithm 2), then enforce the ε half of the guarantee with the verifier."
     k, tau, epoch_len, r = check_kte_params(k, tau, epoch_len, time_bin)
-    if not isinstance(rng, np.random.Generator): raise TypeError(f"rng must be a numpy Generator, got {type(rng).__name__}")
-    for name, val, ok in (("suppression", suppression, ("subset", "node")), ("eligibility", eligibility, ("paper", "any")),
-                          ("affinity", affinity, ("self_tuning", "median"))):
-        if val not in ok: raise ValueError(f"{name} must be one of {ok}, got {val!r}")
-    if int(cluster_size) != cluster_size or cluster_size < 2: raise ValueError(f"cluster_size must be an integer >= 2, got {cluster_size}")
+    check_kte_options(rng, cluster_size, suppression, eligibility, affinity)
     timings = {}
     t0 = time.perf_counter()
     pts = validate_points(points)
@@ -592,12 +642,7 @@ def kte_hide(points:pd.DataFrame, # points table (uid, t, x, y, ...): the trajec
     timings["grid"] = time.perf_counter() - t0
     # 1. per epoch: pairwise 2-merge costs and spectral clusters (Alg. 2 lines 2-6)
     t1 = time.perf_counter()
-    lab = np.full(E.present.shape, ABSENT, np.int64)
-    seeds = rng.integers(0, 2**31 - 1, E.n_epochs)
-    n_pairs = 0
-    for e in tqdm(range(E.n_epochs), desc="kte-hide: costs and clusters", disable=not progress):
-        users, l, npair = cluster_epoch(E, e, k, seed=int(seeds[e]), cluster_size=cluster_size, affinity=affinity, block_size=block_size, knn=knn)
-        lab[e, users] = l; n_pairs += npair
+    lab, n_pairs = cluster_epochs(E, k, rng, cluster_size=cluster_size, affinity=affinity, block_size=block_size, knn=knn, progress=progress)
     timings["costs_and_clusters"] = time.perf_counter() - t1
     # 2. hiding sets (lines 7-19)
     t1 = time.perf_counter()
@@ -620,14 +665,8 @@ def kte_hide(points:pd.DataFrame, # points table (uid, t, x, y, ...): the trajec
         withdrawn = publish & ~publish_r
         publish = publish_r
     # accounting: every sample is either inside its user's published boxes or suppressed
-    uidx = G.user_index
-    s_pub = publish[E.ep, uidx]
-    why = np.where(supp[E.ep, uidx], "hiding", "repair")
-    suppressed = pts.iloc[G.row[~s_pub]].reset_index(drop=True)
-    suppressed["epoch"] = E.ep[~s_pub]; suppressed["why"] = why[~s_pub]
-    n_pub = int(boxes["n_own"].sum())
-    if n_pub + len(suppressed) != G.n_samples:
-        raise AssertionError(f"lost samples: {G.n_samples} in, {n_pub} published + {len(suppressed)} suppressed")
+    suppressed = suppressed_points(E, pts, publish, supp, boxes)
+    n_pub = G.n_samples - len(suppressed)
     hs = pd.DataFrame([(G.uids[u], m, tuple(G.uids[h])) for (u, m), h in sorted(hide.items(), key=lambda kv: (kv[0][1], kv[0][0]))],
                       columns=["uid", "window", "members"])
     timings["total"] = time.perf_counter() - t0
