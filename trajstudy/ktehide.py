@@ -23,7 +23,7 @@ __all__ = ['ABSENT', 'SUPPRESSED', 'check_kte_params', 'Epochs', 'epochs_of', 'd
            'median_affinity', 'spectral_labels', 'epoch_blocks', 'knn_pair_costs', 'sparse_self_tuning_affinity',
            'cluster_epoch', 'split_subsets', 'hiding_graph', 'cycle_covers', 'choose_hiding_sets', 'merge_members',
            'merge_epochs', 'repair_cuts', 'repair_leakage', 'Anonymized', 'check_kte_options', 'cluster_epochs',
-           'suppressed_points', 'kte_hide']
+           'suppressed_points', 'hiding_sets_frame', 'repair_stats', 'kte_hide']
 
 # %% ../nbs/21_ktehide.ipynb #4fcc8f80
 ABSENT, SUPPRESSED = -1, -2
@@ -530,6 +530,9 @@ def repair_leakage(E:Epochs, hide:dict, publish:np.ndarray, r:int, lab:np.ndarra
         if len(wd): publish[wd[:, 0], wd[:, 1]] = False
         log[-1].update({f"new_{a}": b for a, b in n.items()})
         if not new and not dec and not len(wd): raise RuntimeError("the ε repair made no progress (internal error)")
+    if len(v.violations) or len(v.leaks):
+        warnings.warn(f"kte-hide: the ε repair stopped after {max_iter} iterations with {len(v.violations)} violations "
+                      f"and {len(v.leaks)} leaks left; raise max_repair_iter")
     return publish, cuts, extra, boxes, costs, v, pd.DataFrame(log)
 
 # %% ../nbs/21_ktehide.ipynb #6aca7e57
@@ -613,6 +616,23 @@ def suppressed_points(E:Epochs, # the epochs of the grid trajectories
     return suppressed
 
 # %% ../nbs/21_ktehide.ipynb #5b13bf51
+def hiding_sets_frame(G:GridTrajs, # the grid trajectories (user codes -> uids)
+                      hide:dict, # (user code, window) -> array of hider codes, from `choose_hiding_sets`
+                     ) -> pd.DataFrame:
+    "The hiding sets as a table: uid, window (first epoch of the set's τ+ε span), members (tuple of uids), by window then user."
+    rows = [(G.uids[u], m, tuple(G.uids[h])) for (u, m), h in sorted(hide.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    return pd.DataFrame(rows, columns=["uid", "window", "members"])
+
+# %% ../nbs/21_ktehide.ipynb #62669a78
+def repair_stats(log:pd.DataFrame|None, # the repair log (one row per iteration), None without repair
+                 v, # the final Verification, None without repair
+                ) -> dict:
+    "The ε repair's counts for `Anonymized.stats` (all None when there was no repair)."
+    if log is None: return dict.fromkeys(("repair_iterations", "repair_cuts", "violations", "leaks_over_epoch", "leaks_over_epoch_literal"))
+    return {"repair_iterations": int(len(log) - 1), "repair_cuts": int(log.cuts.iloc[-1]), "violations": len(v.violations),
+            "leaks_over_epoch": len(v.leaks), "leaks_over_epoch_literal": len(v.leaks_literal)}
+
+# %% ../nbs/21_ktehide.ipynb #e7d05ae1
 def kte_hide(points:pd.DataFrame, # points table (uid, t, x, y, ...): the trajectories to anonymize
              k:int, # anonymity level: every user hidden among >= k records
              tau, # attacker knowledge τ: a duration (multiple of epoch_len)
@@ -627,7 +647,7 @@ def kte_hide(points:pd.DataFrame, # points table (uid, t, x, y, ...): the trajec
              block_size:int=2000, # epochs with more users are clustered within balanced k-d blocks of about this size
              knn:int=30, # 2-merge costs of each user and its knn nearest (sparse affinity); 0: of every pair in a block (the paper)
              repair:bool=True, # enforce the verifier's (adjacent) leakage <= ε after publishing
-             max_repair_iter:int=30,
+             max_repair_iter:int=30, # at most this many verify-and-repair rounds (a warning if leaks are left)
              progress:bool=True, # tqdm bars
             ) -> Anonymized:
     "k^τ,ε-anonymize trajectories with kte-hide (Algorithm 2), then enforce the ε half of the guarantee with the verifier."
@@ -651,32 +671,23 @@ def kte_hide(points:pd.DataFrame, # points table (uid, t, x, y, ...): the trajec
     # 3. merges (lines 21-24), and 4. the ε repair
     t1 = time.perf_counter()
     publish = E.present & ~supp
-    log = None; v = None
     if not repair:
-        boxes, costs = merge_epochs(E, hide, publish, r)
+        (boxes, costs), log, v = merge_epochs(E, hide, publish, r), None, None
         timings["merge"] = time.perf_counter() - t1
     else:
-        publish_r, cuts, extra, boxes, costs, v, log = repair_leakage(E, hide, publish, r, lab, pts, k, tau, epoch_len,
-                                                                      max_iter=max_repair_iter, progress=progress)
+        publish, cuts, extra, boxes, costs, v, log = repair_leakage(E, hide, publish, r, lab, pts, k, tau, epoch_len,
+                                                                    max_iter=max_repair_iter, progress=progress)
         timings["merge_and_repair"] = time.perf_counter() - t1
-        if len(v.violations) or len(v.leaks):
-            warnings.warn(f"kte-hide: the ε repair stopped after {max_repair_iter} iterations with {len(v.violations)} violations "
-                          f"and leaks left; raise max_repair_iter")
-        withdrawn = publish & ~publish_r
-        publish = publish_r
     # accounting: every sample is either inside its user's published boxes or suppressed
     suppressed = suppressed_points(E, pts, publish, supp, boxes)
     n_pub = G.n_samples - len(suppressed)
-    hs = pd.DataFrame([(G.uids[u], m, tuple(G.uids[h])) for (u, m), h in sorted(hide.items(), key=lambda kv: (kv[0][1], kv[0][0]))],
-                      columns=["uid", "window", "members"])
+    hs = hiding_sets_frame(G, hide)
     timings["total"] = time.perf_counter() - t0
     stats = {"n_users": len(G), "n_samples": G.n_samples, "n_published": n_pub, "n_suppressed": len(suppressed),
              "n_suppressed_hiding": int((suppressed.why == "hiding").sum()), "n_suppressed_repair": int((suppressed.why == "repair").sum()),
              "n_epochs": E.n_epochs, "n_pair_merges": n_pairs, "n_final_merges": len(costs), "n_boxes": len(boxes),
              **hst, "n_hiding_sets": len(hide), "chi_max": 1 + (r + 1) * (k - 1), "total_cost": float(costs.sum()),
-             "repair_iterations": None if log is None else int(len(log) - 1), "repair_cuts": None if log is None else int(log.cuts.iloc[-1]),
-             "violations": None if v is None else len(v.violations), "leaks_over_epoch": None if v is None else len(v.leaks),
-             "leaks_over_epoch_literal": None if v is None else len(v.leaks_literal)}
+             **repair_stats(log, v)}
     params = {"k": k, "tau": tau, "epoch_len": epoch_len, "r": r, "cell_m": cell_m, "time_bin": time_bin, "cluster_size": cluster_size,
               "suppression": suppression, "eligibility": eligibility, "affinity": affinity, "block_size": block_size, "knn": knn,
               "repair": repair, "epoch_origin": E.origin}
