@@ -22,8 +22,8 @@ from .verify import _to_ns as _ns
 __all__ = ['ABSENT', 'SUPPRESSED', 'check_kte_params', 'Epochs', 'epochs_of', 'default_n_clusters', 'self_tuning_affinity',
            'median_affinity', 'spectral_labels', 'epoch_blocks', 'knn_pair_costs', 'sparse_self_tuning_affinity',
            'cluster_epoch', 'split_subsets', 'hiding_graph', 'cycle_covers', 'choose_hiding_sets', 'merge_members',
-           'merge_epochs', 'repair_cuts', 'repair_leakage', 'Anonymized', 'check_kte_options', 'cluster_epochs',
-           'suppressed_points', 'hiding_sets_frame', 'repair_stats', 'kte_hide']
+           'cut_segments', 'merge_epochs', 'repair_cuts', 'repair_leakage', 'Anonymized', 'check_kte_options',
+           'cluster_epochs', 'suppressed_points', 'hiding_sets_frame', 'repair_stats', 'kte_hide']
 
 # %% ../nbs/21_ktehide.ipynb #4fcc8f80
 ABSENT, SUPPRESSED = -1, -2
@@ -329,6 +329,24 @@ def merge_members(hide:dict, publish:np.ndarray, r:int, u:int, e:int, extra:dict
     return m
 
 # %% ../nbs/21_ktehide.ipynb #c2b48c02
+def cut_segments(cuts:dict, # (user, epoch) -> time bins where that merge is cut (ε repair)
+                 pe:np.ndarray, pu:np.ndarray, # epoch and user of each merge
+                 s_mid:np.ndarray, # merge of each sample row, sorted
+                 st:np.ndarray, # time bin of each sample row
+                ) -> np.ndarray:
+    "Side of its merge's cuts of each sample row (0 before the first cut, 1 after it, ...): one independent merge per side."
+    seg = np.zeros(len(st), np.int64)
+    if not cuts: return seg
+    where = {(int(u), int(e)): m for m, (e, u) in enumerate(zip(pe, pu))}
+    first = np.r_[0, np.cumsum(np.bincount(s_mid, minlength=len(pe)))]
+    for (u, e), bins in cuts.items():
+        m = where.get((u, e))
+        if m is None: continue
+        sl = slice(first[m], first[m + 1])
+        seg[sl] = np.searchsorted(np.sort(np.asarray(bins)), st[sl], side="left")
+    return seg
+
+# %% ../nbs/21_ktehide.ipynb #c1884b4b
 def merge_epochs(E:Epochs, hide:dict, publish:np.ndarray, r:int,
                  cuts:dict|None=None, # (user, epoch) -> time bins that no generalized sample of that merge may cover (ε repair)
                  extra:dict|None=None, # (user, epoch) -> users added to that merge (ε repair decoys)
@@ -351,15 +369,7 @@ def merge_epochs(E:Epochs, hide:dict, publish:np.ndarray, r:int,
     lens = E.kend[at] - E.kstart[at]
     s_mid = np.repeat(mid, lens); s_tr = np.repeat(trid, lens)
     st, sx, sy = G.t[rows], G.x[rows], G.y[rows]
-    seg = np.zeros(len(st), np.int64)
-    if cuts:                                          # a cut splits a merge into independent merges before and after it
-        where = {(int(u), int(e)): m for m, (e, u) in enumerate(zip(pe, pu))}
-        first = np.r_[0, np.cumsum(np.bincount(s_mid, minlength=n_merge))]   # s_mid is sorted here
-        for (u, e), bins in cuts.items():
-            m = where.get((u, e))
-            if m is None: continue
-            sl = slice(first[m], first[m + 1])
-            seg[sl] = np.searchsorted(np.sort(np.asarray(bins)), st[sl], side="left")
+    seg = cut_segments(cuts, pe, pu, s_mid, st)        # a cut splits a merge into independent merges before and after it
     srt = np.lexsort((st, seg, s_mid))
     st, sx, sy, s_mid, s_tr, seg = st[srt], sx[srt], sy[srt], s_mid[srt], s_tr[srt], seg[srt]
     K1 = int(ks.max()) + 1
