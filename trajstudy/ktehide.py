@@ -22,8 +22,8 @@ from .verify import _to_ns as _ns
 __all__ = ['ABSENT', 'SUPPRESSED', 'check_kte_params', 'Epochs', 'epochs_of', 'default_n_clusters', 'self_tuning_affinity',
            'median_affinity', 'spectral_labels', 'epoch_blocks', 'knn_pair_costs', 'sparse_self_tuning_affinity',
            'cluster_epoch', 'split_subsets', 'hiding_graph', 'cycle_covers', 'choose_hiding_sets', 'merge_members',
-           'cut_segments', 'merge_epochs', 'repair_cuts', 'repair_leakage', 'Anonymized', 'check_kte_options',
-           'cluster_epochs', 'suppressed_points', 'hiding_sets_frame', 'repair_stats', 'kte_hide']
+           'cut_segments', 'merge_epochs', 'leak_sides', 'repair_cuts', 'repair_leakage', 'Anonymized',
+           'check_kte_options', 'cluster_epochs', 'suppressed_points', 'hiding_sets_frame', 'repair_stats', 'kte_hide']
 
 # %% ../nbs/21_ktehide.ipynb #4fcc8f80
 ABSENT, SUPPRESSED = -1, -2
@@ -433,6 +433,54 @@ def _decoy(E:Epochs, lab:np.ndarray, i:int, epochs:list, publish:np.ndarray, exc
     return int(cand[np.argmin(cost)])
 
 # %% ../nbs/21_ktehide.ipynb #7470c71a
+def _point_index(G:GridTrajs, pts:pd.DataFrame) -> tuple:
+    "For the points table (sorted by user, time): grid row of each point, its time (ns), user code, and its user's row range."
+    ginv = np.empty(len(G.row), np.int64); ginv[G.row] = np.arange(len(G.row))
+    pt = _ns(pts["t"]); code = pd.Index(G.uids).get_indexer(pts["uid"])
+    uoff = np.r_[np.flatnonzero(np.r_[True, code[1:] != code[:-1]]), len(code)]
+    return ginv, pt, code, np.repeat(uoff[:-1], np.diff(uoff)), np.repeat(uoff[1:], np.diff(uoff))
+
+# %% ../nbs/21_ktehide.ipynb #f5a5e127
+def leak_sides(pt:np.ndarray, # time (ns) of each point, sorted by user then time
+               pep:np.ndarray, # epoch of each point
+               ke:list, # epochs of the window's known samples
+               j:int, lo:int, hi:int, # the window's first point, and its user's point range [lo, hi)
+               lb:int, la:int, # learned stretch before and after the window (ns), from the verifier
+               eps:int, tau:int, bin_ns:int, # ε, τ and the time bin (ns)
+              ) -> list:
+    """Where to repair a leak: per side of the window that leaks more than its share of ε, the points to un-learn,
+    starting with the first learned point outside the known epochs (else the first beyond ε), then those nearer the window."""
+    ab = min(lb, eps); aa = eps - ab; we = pt[j] + tau
+    sides = []
+    if lb > ab:   # before the window: the run pt[j] - lb <= t < pt[j]
+        run = np.arange(lo, j)[pt[lo:j] >= pt[j] - lb]
+        out = run[[int(pep[s]) not in ke for s in run]]
+        beyond = run[pt[j] - pt[run] > ab]
+        s0 = out[-1] if len(out) else (beyond[-1] if len(beyond) else None)
+        if s0 is not None: sides.append(np.r_[s0, run[run > s0]])
+    if la > aa:   # after the window: the run W_end <= t <= W_end + la - bin
+        run = np.arange(j, hi)[(pt[j:hi] >= we) & (pt[j:hi] <= we + la - bin_ns)]
+        out = run[[int(pep[s]) not in ke for s in run]]
+        beyond = run[pt[run] + bin_ns - we > aa]
+        s0 = out[0] if len(out) else (beyond[0] if len(beyond) else None)
+        if s0 is not None: sides.append(np.r_[s0, run[run < s0][::-1]])
+    return sides
+
+# %% ../nbs/21_ktehide.ipynb #d4b734e0
+def _try_cut(E:Epochs, g:int, i:int, C:list, hide:dict, publish:np.ndarray, r:int, extra:dict, cuts:dict, new:dict) -> bool:
+    "Cut the merge of a consistent record p in C that covers grid sample g by accident (its merge lacks i); add it to `new`."
+    e = int(E.ep[g]); b = int(E.G.t[g])
+    for p in C:
+        if not publish[e, p]: continue
+        mem = merge_members(hide, publish, r, p, e, extra)
+        if i in mem: continue
+        bins = list(cuts.get((p, e), [])) + list(new.get((p, e), []))
+        if b in bins: continue
+        if _cut_feasible(E, mem, e, bins + [b]):
+            new.setdefault((p, e), []).append(b); return True
+    return False
+
+# %% ../nbs/21_ktehide.ipynb #68ee04dd
 def repair_cuts(v, E:Epochs, pts:pd.DataFrame, hide:dict, publish:np.ndarray, r:int, lab:np.ndarray,
                 cuts:dict, extra:dict, used:list) -> tuple:
     """One step of the ε repair, for every window leaking beyond ε. Take the first learned sample s* outside the epochs of
@@ -443,10 +491,7 @@ def repair_cuts(v, E:Epochs, pts:pd.DataFrame, hide:dict, publish:np.ndarray, r:
     is consistent and does not cover s*. (3) Otherwise withdraw the target's epoch of s*.
     Returns (new cuts, new decoys, (epoch, user) pairs to withdraw, counts)."""
     G = E.G
-    ginv = np.empty(len(G.row), np.int64); ginv[G.row] = np.arange(len(G.row))
-    pt = _ns(pts["t"]); code = pd.Index(G.uids).get_indexer(pts["uid"])
-    uoff = np.r_[np.flatnonzero(np.r_[True, code[1:] != code[:-1]]), len(code)]
-    ustart = np.repeat(uoff[:-1], np.diff(uoff)); uend = np.repeat(uoff[1:], np.diff(uoff))
+    ginv, pt, code, ustart, uend = _point_index(G, pts)
     rec_u = pd.Index(G.uids).get_indexer(v.records)
     eps = v.max_leak.value; tau = v.tau.value; bin_ns = G.bin_ns
     c = v.checked
@@ -482,33 +527,10 @@ def repair_cuts(v, E:Epochs, pts:pd.DataFrame, hide:dict, publish:np.ndarray, r:
         we = pt[j] + tau
         ke = known_epochs(j, i)                                                             # epochs of the known samples
         C = [int(rec_u[q]) for q in v.consistent[j] if q >= 0 and rec_u[q] != i and rec_u[q] >= 0]
-        ab = min(lb, eps); aa = eps - ab
-        sides = []
-        if lb > ab:   # before the window: the run pt[j] - lb <= t < pt[j]
-            run = np.arange(lo, j)[pt[lo:j] >= pt[j] - lb]
-            out = run[[int(E.ep[ginv[s]]) not in ke for s in run]]
-            beyond = run[pt[j] - pt[run] > ab]
-            s0 = out[-1] if len(out) else (beyond[-1] if len(beyond) else None)
-            if s0 is not None: sides.append(np.r_[s0, run[run > s0]][::1])
-        if la > aa:   # after the window: the run W_end <= t <= W_end + la - bin
-            run = np.arange(j, hi)[(pt[j:hi] >= we) & (pt[j:hi] <= we + la - bin_ns)]
-            out = run[[int(E.ep[ginv[s]]) not in ke for s in run]]
-            beyond = run[pt[run] + bin_ns - we > aa]
-            s0 = out[0] if len(out) else (beyond[0] if len(beyond) else None)
-            if s0 is not None: sides.append(np.r_[s0, run[run < s0][::-1]])
+        sides = leak_sides(pt, E.ep[ginv], ke, j, lo, hi, lb, la, eps, tau, bin_ns)
         for cand in sides:
-            done = False
-            for s in cand[:1]:
-                g = ginv[s]; e = int(E.ep[g]); b = int(G.t[g])
-                for p in C:
-                    if not publish[e, p]: continue
-                    mem = merge_members(hide, publish, r, p, e, extra)
-                    if i in mem: continue
-                    bins = list(cuts.get((p, e), [])) + list(new.get((p, e), []))
-                    if b in bins: continue
-                    if _cut_feasible(E, mem, e, bins + [b]):
-                        new.setdefault((p, e), []).append(b); done = True; n["cut"] += 1; break
-                if done: break
+            done = _try_cut(E, int(ginv[cand[0]]), int(i), C, hide, publish, r, extra, cuts, new)
+            n["cut"] += done
             if not done and ke and int(E.ep[ginv[cand[0]]]) not in ke:
                 done = add_decoy(i, ke, C)
             if not done:
