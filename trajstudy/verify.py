@@ -47,6 +47,16 @@ def _cover_lists(pt, px, py, bt0, bt1, bx0, bx1, by0, by1, brec, max_dur):
                 for q in range(off[s] + c, off[s + 1]): rec[q] = -1   # slots left by duplicates
     return off, rec
 
+# %% ../nbs/22_verify.ipynb #80bf27f2
+@njit(cache=True)
+def _n_covering(off, rec, inC, s):
+    "How many of the consistent records (inC) cover sample s."
+    m = 0
+    for q in range(off[s], off[s + 1]):
+        if rec[q] >= 0 and inC[rec[q]]: m += 1
+    return m
+
+# %% ../nbs/22_verify.ipynb #98aa2660
 @njit(cache=True)
 def _windows(pt, uoff, urec, off, rec, n_rec, tau, bin_ns):
     "Per window (one per sample): known, published-known, consistent records, leakage (ns) before and after, adjacent and literal."
@@ -88,29 +98,17 @@ def _windows(pt, uoff, urec, off, rec, n_rec, tau, bin_ns):
             n_cand[j] = nc
             if npub > 0:   # follow i's samples outward while every consistent record covers them
                 s = e
-                while s < hi:
-                    m = 0
-                    for q in range(off[s], off[s + 1]):
-                        if rec[q] >= 0 and inC[rec[q]]: m += 1
-                    if m < nc: break
+                while s < hi and _n_covering(off, rec, inC, s) >= nc:
                     s += 1
-                if s > e: leak_a[j] = pt[s - 1] + bin_ns - (pt[j] + tau)
+                if s > e: leak_a[j] = max(pt[s - 1] + bin_ns - (pt[j] + tau), 0)
                 s = j - 1
-                while s >= lo:
-                    m = 0
-                    for q in range(off[s], off[s + 1]):
-                        if rec[q] >= 0 and inC[rec[q]]: m += 1
-                    if m < nc: break
+                while s >= lo and _n_covering(off, rec, inC, s) >= nc:
                     s -= 1
                 if s < j - 1: leak_b[j] = pt[j] - pt[s + 1]
-                if leak_a[j] < 0: leak_a[j] = 0
                 first = -1; last = -1; nl = 0   # literal reading: learned samples anywhere outside the window
                 for s in range(lo, hi):
                     if s >= j and s < e: continue
-                    m = 0
-                    for q in range(off[s], off[s + 1]):
-                        if rec[q] >= 0 and inC[rec[q]]: m += 1
-                    if m == nc:
+                    if _n_covering(off, rec, inC, s) == nc:
                         nl += 1
                         if s < j and first < 0: first = s
                         if s >= e: last = s
@@ -216,4 +214,5 @@ def verify(points:pd.DataFrame, # the original points (uid, t, x, y, ...) the at
     w["leakage"] = w.leak_before + w.leak_after
     w["leakage_literal"] = w.lit_before + w.lit_after
     return Verification(int(k), tau, max_leak, w, cons, uid_all)
+
 
