@@ -53,16 +53,12 @@ def _workspace(n:int, k:int):
     cnt = np.zeros(max(k, 1), np.int64)
     return ints, flts, vals, cnt
 
+# %% ../nbs/20_kmerge.ipynb #9c57b227
 @njit(cache=True)
-def _kmerge_sorted(t, x, y, tr, k, group, ints, flts, vals, cnt):
-    "Optimal cost of merging time-sorted samples (trajectory ids `tr` in 0..k-1); fills `group` if it is not empty."
-    n = t.shape[0]
-    bs = ints[0]; amax = ints[1]; back = ints[2]
-    dq_xn = ints[3]; dq_xx = ints[4]; dq_yn = ints[5]; dq_yx = ints[6]
-    cost = flts[0]
-    bt = vals[0]; bxn = vals[1]; bxx = vals[2]; byn = vals[3]; byx = vals[4]
-    B = 0
-    for s in range(n):                      # tie blocks
+def _tie_blocks(t, x, y, bs, bt, bxn, bxx, byn, byx):
+    "Group time-sorted samples into blocks of equal time: start, time and bounding box of each; returns the number of blocks."
+    n = t.shape[0]; B = 0
+    for s in range(n):
         if s == 0 or t[s] != t[s - 1]:
             bs[B] = s; bt[B] = t[s]; bxn[B] = x[s]; bxx[B] = x[s]; byn[B] = y[s]; byx[B] = y[s]
             B += 1
@@ -73,6 +69,46 @@ def _kmerge_sorted(t, x, y, tr, k, group, ints, flts, vals, cnt):
             if y[s] < byn[b]: byn[b] = y[s]
             if y[s] > byx[b]: byx[b] = y[s]
     bs[B] = n
+    return B
+
+# %% ../nbs/20_kmerge.ipynb #f99a1219
+@njit(cache=True)
+def _advance_start(a, b, bs, tr, cnt):
+    "Drop block a from the run a..b while every trajectory keeps a sample in it (`cnt` per trajectory); returns the new a."
+    while a < b:
+        ok = True
+        for s in range(bs[a], bs[a + 1]):
+            cnt[tr[s]] -= 1
+            if cnt[tr[s]] == 0: ok = False
+        if ok: a += 1
+        else:
+            for s in range(bs[a], bs[a + 1]): cnt[tr[s]] += 1
+            break
+    return a
+
+# %% ../nbs/20_kmerge.ipynb #2c3881da
+@njit(cache=True)
+def _fill_groups(group, back, bs, B):
+    "Write the optimal partition's group ids (0, 1, ... in time order) into `group`, following the back pointers."
+    z = 0; b = B - 1
+    while b >= 0:
+        z += 1; b = back[b] - 1
+    b = B - 1; zi = z - 1
+    while b >= 0:
+        a0 = back[b]
+        for s in range(bs[a0], bs[b + 1]): group[s] = zi
+        zi -= 1; b = a0 - 1
+
+# %% ../nbs/20_kmerge.ipynb #ee51c6a7
+@njit(cache=True)
+def _kmerge_sorted(t, x, y, tr, k, group, ints, flts, vals, cnt):
+    "Optimal cost of merging time-sorted samples (trajectory ids `tr` in 0..k-1); fills `group` if it is not empty."
+    n = t.shape[0]
+    bs = ints[0]; amax = ints[1]; back = ints[2]
+    dq_xn = ints[3]; dq_xx = ints[4]; dq_yn = ints[5]; dq_yx = ints[6]
+    cost = flts[0]
+    bt = vals[0]; bxn = vals[1]; bxx = vals[2]; byn = vals[3]; byx = vals[4]
+    B = _tie_blocks(t, x, y, bs, bt, bxn, bxx, byn, byx)
     for j in range(k): cnt[j] = 0
     missing = k; a = 0
     h0 = 0; e0 = 0; h1 = 0; e1 = 0; h2 = 0; e2 = 0; h3 = 0; e3 = 0
@@ -93,15 +129,7 @@ def _kmerge_sorted(t, x, y, tr, k, group, ints, flts, vals, cnt):
         if missing > 0:                     # blocks 0..b are still incomplete
             amax[b] = -1
             continue
-        while a < b:                        # a_max(b): drop block a while the run stays complete
-            ok = True
-            for s in range(bs[a], bs[a + 1]):
-                cnt[tr[s]] -= 1
-                if cnt[tr[s]] == 0: ok = False
-            if ok: a += 1
-            else:
-                for s in range(bs[a], bs[a + 1]): cnt[tr[s]] += 1
-                break
+        a = _advance_start(a, b, bs, tr, cnt)   # a_max(b): drop block a while the run stays complete
         amax[b] = a
         while dq_xn[h0] < a: h0 += 1
         while dq_xx[h1] < a: h1 += 1
@@ -124,15 +152,7 @@ def _kmerge_sorted(t, x, y, tr, k, group, ints, flts, vals, cnt):
                 best = c; arg = aa
         cost[b] = best; back[b] = arg
     total = cost[B - 1] if B > 0 else inf
-    if group.shape[0] > 0 and total < inf:  # visit the partition: ids in time order
-        z = 0; b = B - 1
-        while b >= 0:
-            z += 1; b = back[b] - 1
-        b = B - 1; zi = z - 1
-        while b >= 0:
-            a0 = back[b]
-            for s in range(bs[a0], bs[b + 1]): group[s] = zi
-            zi -= 1; b = a0 - 1
+    if group.shape[0] > 0 and total < inf: _fill_groups(group, back, bs, B)   # visit the partition: ids in time order
     return total
 
 # %% ../nbs/20_kmerge.ipynb #e7f2c3d3
