@@ -135,7 +135,7 @@ KW = dict(adjacency=_graph(), window=T, value_range=(0, 70), d_model=8, z_dim=4,
 
 
 def test_train_fixed_fake_batch_and_poisson_real_batch_and_target_eps():
-    res, diag = sg.train(_series(60), epsilon=3.0, delta=1e-3, steps=24, sample_rate=1 / 6, batch_size=10, fake_batch_size=7,
+    res, diag = sg.train(_series(60), eps=3.0, delta=1e-3, steps=24, sample_rate=1 / 6, batch_size=10, fake_batch_size=7,
                          n_critic=2, rng=np.random.default_rng(0), diagnostics=True, prv_check=True, **KW)
     h, hd = res.history, diag.history
     assert (h.n_fake == 7).all()                          # independent of the private batch
@@ -161,7 +161,7 @@ def test_train_fixed_fake_batch_and_poisson_real_batch_and_target_eps():
 @pytest.mark.parametrize("public", [dict(sample_rate=0.2), dict(nominal_records=50, batch_size=10)])
 def test_neighbouring_datasets_follow_the_same_schedule(public):
     "W = 40 and W = 41 windows at the same public settings: same rate, steps, noise, eps, history length, ledger."
-    kw = dict(epsilon=2.0, delta=1e-3, steps=10, rng=np.random.default_rng(5), **public, **KW)   # q = 0.2 both ways
+    kw = dict(eps=2.0, delta=1e-3, steps=10, rng=np.random.default_rng(5), **public, **KW)   # q = 0.2 both ways
     a, b = sg.train(_series(40), **kw), sg.train(_series(41), **kw)
     assert a.privacy == b.privacy
     assert len(a.history) == len(b.history) == 10
@@ -174,7 +174,7 @@ def test_neighbouring_datasets_follow_the_same_schedule(public):
 
 def test_released_object_has_no_real_batch_statistics_and_no_seed():
     import dataclasses
-    res, diag = sg.train(_series(30), epsilon=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(2),
+    res, diag = sg.train(_series(30), eps=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(2),
                          diagnostics=True, **KW)
     names = {f.name for f in dataclasses.fields(res)}
     assert "seed" not in names and not hasattr(res, "seed")
@@ -185,7 +185,7 @@ def test_released_object_has_no_real_batch_statistics_and_no_seed():
     assert 30 not in res.privacy.values()                          # the record count is not in the release
     assert list(diag.history.columns) == ["step", "d_loss", "d_real", "n_real"] and diag.n_records == 30
     assert "NOT PRIVATE" in repr(diag) and "NOT PRIVATE" in sg.TrainingDiagnostics.__doc__
-    assert isinstance(sg.train(_series(30), epsilon=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(2), **KW),
+    assert isinstance(sg.train(_series(30), eps=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(2), **KW),
                       sg.TrainedGAN)                               # diagnostics only when asked
     r = repr(res)
     assert len(r) < 200 and "eps=" in r and "add/remove" in r
@@ -221,24 +221,24 @@ def test_replace_one_prv_cdf_matches_monte_carlo():
 
 def test_plan_is_read_before_data_and_equals_the_ledger():
     plan = sg.dp_sgd_plan(2.0, 1e-3, 0.25, 10)
-    res = sg.train(_series(30), epsilon=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(0), **KW)
+    res = sg.train(_series(30), eps=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(0), **KW)
     assert res.ledger.eps == pytest.approx(plan["eps_pld"]) and res.privacy["noise_multiplier"] == plan["noise_multiplier"]
     assert math.isinf(sg.dp_sgd_plan(math.inf, None, 0.25, 10)["eps_replace_one"])
 
 
 def test_array_input_needs_a_unit():
     with pytest.raises(ValueError, match="array input needs unit="):
-        sg.train(_series(20), epsilon=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(0), **{**KW, "unit": None})
-    res = sg.train(_series(20), epsilon=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(0), **KW)
+        sg.train(_series(20), eps=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(0), **{**KW, "unit": None})
+    res = sg.train(_series(20), eps=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(0), **KW)
     assert res.ledger.unit.startswith("one test window") and "non-overlapping" in res.ledger.unit
 
 
 def test_overlapping_windows_refused_under_dp_with_the_group_bound():
     with pytest.raises(ValueError, match="group privacy") as e:
-        sg.train(_series(20), epsilon=1.0, delta=1e-4, steps=2, sample_rate=0.2, stride=2, rng=np.random.default_rng(0), **KW)
+        sg.train(_series(20), eps=1.0, delta=1e-4, steps=2, sample_rate=0.2, stride=2, rng=np.random.default_rng(0), **KW)
     ge, gd = sg.group_privacy(1.0, 1e-4, 3)                                  # T=6, stride 2: a slot lies in 3 windows
     assert f"eps={ge:.3g}" in str(e.value) and f"delta={gd:.3g}" in str(e.value)
-    res = sg.train(_series(20), epsilon=math.inf, steps=2, sample_rate=0.2, stride=2, rng=np.random.default_rng(0), **KW)
+    res = sg.train(_series(20), eps=math.inf, steps=2, sample_rate=0.2, stride=2, rng=np.random.default_rng(0), **KW)
     assert math.isinf(res.epsilon)                                           # without DP any stride is allowed
 
 
@@ -247,9 +247,9 @@ def test_secure_maps_to_opacus_secure_mode():
         import torchcsprng  # noqa: F401
     except ImportError:
         with pytest.raises(RuntimeError, match="needs torchcsprng"):
-            sg.train(_series(20), epsilon=2.0, delta=1e-3, steps=10, sample_rate=0.25, secure=True, **KW)
+            sg.train(_series(20), eps=2.0, delta=1e-3, steps=10, sample_rate=0.25, secure=True, **KW)
         return
-    res = sg.train(_series(20), epsilon=2.0, delta=1e-3, steps=10, sample_rate=0.25, secure=True, **KW)
+    res = sg.train(_series(20), eps=2.0, delta=1e-3, steps=10, sample_rate=0.25, secure=True, **KW)
     assert res.privacy["sampler"] == "opacus-secure" and res.ledger.frame().sampler.tolist() == ["opacus-secure"]
 
 
@@ -266,7 +266,7 @@ def test_accountants_agree_with_dp_accounting(sigma, q, steps, delta):
 
 
 def test_non_private_and_checkpoint(tmp_path):
-    res = sg.train(_series(20), epsilon=math.inf, steps=4, sample_rate=0.3, batch_size=8, rng=np.random.default_rng(1),
+    res = sg.train(_series(20), eps=math.inf, steps=4, sample_rate=0.3, batch_size=8, rng=np.random.default_rng(1),
                    checkpoint_dir=tmp_path, checkpoint_every=2, **KW)
     assert math.isinf(res.epsilon) and res.privacy["noise_multiplier"] == 0
     ck = torch.load(tmp_path / "stdpgan.pt", weights_only=False)
@@ -274,21 +274,21 @@ def test_non_private_and_checkpoint(tmp_path):
 
 
 def test_data_dependent_range_is_flagged_unsound():
-    res = sg.train(_series(20), epsilon=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(1),
+    res = sg.train(_series(20), eps=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(1),
                    **{**KW, "value_range": None})
     assert not res.ledger.sound and "data-dependent" in res.privacy["scaling"]
 
 
 @pytest.mark.parametrize("kw,msg", [
-    (dict(epsilon=0), "epsilon must be > 0"),
-    (dict(epsilon=-1), "epsilon must be > 0"),
-    (dict(epsilon=1, delta=1 / 20, nominal_records=20), "delta must be < 1/number of records"),
-    (dict(epsilon=1, delta=0.5, nominal_records=20), "delta must be < 1/number of records"),
-    (dict(epsilon=1, sample_rate=0.2), "delta is needed"),
-    (dict(epsilon=1, delta=1e-3), "sampling rate must be public"),
-    (dict(epsilon=1, delta=1e-3, sample_rate=1.5), "sample_rate must be in"),
-    (dict(epsilon=1, delta=1e-3, nominal_records=20, batch_size=30), "batch_size must be in"),
-    (dict(epsilon=math.inf, sample_rate=0.2, adjacency=np.eye(N + 1)), "the graph has 6 nodes"),
+    (dict(eps=0), "eps must be > 0"),
+    (dict(eps=-1), "eps must be > 0"),
+    (dict(eps=1, delta=1 / 20, nominal_records=20), "delta must be < 1/number of records"),
+    (dict(eps=1, delta=0.5, nominal_records=20), "delta must be < 1/number of records"),
+    (dict(eps=1, sample_rate=0.2), "delta is needed"),
+    (dict(eps=1, delta=1e-3), "sampling rate must be public"),
+    (dict(eps=1, delta=1e-3, sample_rate=1.5), "sample_rate must be in"),
+    (dict(eps=1, delta=1e-3, nominal_records=20, batch_size=30), "batch_size must be in"),
+    (dict(eps=math.inf, sample_rate=0.2, adjacency=np.eye(N + 1)), "the graph has 6 nodes"),
 ])
 def test_bad_inputs(kw, msg):
     with pytest.raises(ValueError, match=msg):
@@ -298,14 +298,14 @@ def test_bad_inputs(kw, msg):
 def test_nan_without_mask_and_with_mask():
     s = _series(20); s[3, 2] = np.nan
     with pytest.raises(ValueError, match="no mask"):
-        sg.train(s, epsilon=1, delta=1e-3, steps=1, sample_rate=0.2, rng=np.random.default_rng(0), **KW)
+        sg.train(s, eps=1, delta=1e-3, steps=1, sample_rate=0.2, rng=np.random.default_rng(0), **KW)
     x, m, _, _ = sg.prepare_windows(s, T, value_range=(0, 70), mask=np.isfinite(s))
     assert np.isfinite(x).all() and x[0, 3, 2] == 0 and not m[0, 3, 2]
 
 
 def test_rng_is_required():
     with pytest.raises(TypeError, match="numpy.random.Generator"):
-        sg.train(_series(20), epsilon=1, delta=1e-3, steps=1, sample_rate=0.2, rng=0, **KW)
+        sg.train(_series(20), eps=1, delta=1e-3, steps=1, sample_rate=0.2, rng=0, **KW)
 
 
 @pytest.mark.slow
@@ -330,7 +330,7 @@ def test_eval_notebook_smoke(tmp_path):
 
 @pytest.mark.slow
 def test_interrupted_training_resumes_from_checkpoint(tmp_path, monkeypatch):
-    kw = dict(epsilon=4.0, delta=1e-3, steps=20, sample_rate=0.2, ema_decay=0.9, checkpoint_dir=tmp_path, checkpoint_every=5, **KW)
+    kw = dict(eps=4.0, delta=1e-3, steps=20, sample_rate=0.2, ema_decay=0.9, checkpoint_dir=tmp_path, checkpoint_every=5, **KW)
     full = sg.train(_series(40), rng=np.random.default_rng(7), **kw)
     real_step, calls = sg._discriminator_step, []
     def failing(*a, **k):
@@ -351,4 +351,4 @@ def test_interrupted_training_resumes_from_checkpoint(tmp_path, monkeypatch):
     for a, b in zip(res.generator.parameters(), full.generator.parameters()):   # same seeds: the same model as uninterrupted
         torch.testing.assert_close(a, b)
     with pytest.raises(ValueError, match="belongs to another run"):
-        sg.train(_series(40), rng=np.random.default_rng(7), resume=True, **{**kw, "epsilon": 3.0})
+        sg.train(_series(40), rng=np.random.default_rng(7), resume=True, **{**kw, "eps": 3.0})

@@ -216,9 +216,9 @@ def build_models(variant:str, n_nodes:int, window:int, adjacency:np.ndarray|None
     return G, D
 
 # %% ../nbs/30_stdpgan.ipynb #3d6f93a2
-def check_training_privacy(epsilon, delta, nominal_records:int|None=None) -> tuple[float, float]:
-    "Validate public `(epsilon, delta)`: eps > 0 (inf = no DP), 0 < delta < 1/nominal_records; delta defaults to 1/(10 nominal_records)."
-    eps = check_eps(epsilon, "epsilon", allow_inf=True)
+def check_training_privacy(eps, delta, nominal_records:int|None=None) -> tuple[float, float]:
+    "Validate public `(eps, delta)`: eps > 0 (inf = no DP), 0 < delta < 1/nominal_records; delta defaults to 1/(10 nominal_records)."
+    eps = check_eps(eps, "eps", allow_inf=True)
     if math.isinf(eps): return eps, 0.0 if delta is None else float(delta)
     if delta is None:
         if nominal_records is None:
@@ -231,9 +231,9 @@ def check_training_privacy(epsilon, delta, nominal_records:int|None=None) -> tup
                          "a larger delta allows releasing a record outright")
     return eps, d
 
-def group_privacy(epsilon:float, delta:float, k:int) -> tuple[float, float]:
+def group_privacy(eps:float, delta:float, k:int) -> tuple[float, float]:
     "(eps, delta) for a group of `k` records from a per-record (eps, delta): (k eps, k e^{(k-1) eps} delta)."
-    return k * epsilon, k * math.exp((k - 1) * epsilon) * delta
+    return k * eps, k * math.exp((k - 1) * eps) * delta
 
 def _torch_seed(rng:np.random.Generator) -> int: return int(rng.integers(0, 2**62))
 
@@ -302,21 +302,21 @@ def pld_epsilon(noise_multiplier:float, sample_rate:float, steps:int, delta:floa
     return float(pld.get_epsilon(delta))
 
 @functools.lru_cache(maxsize=256)
-def noise_multiplier_for(epsilon:float, delta:float, sample_rate:float, steps:int, accountant:str="pld", rel_tol:float=0.01) -> float:
-    "Noise multiplier whose add/remove eps over `steps` Poisson-sampled steps is <= `epsilon` and within `rel_tol` of it (cached)."
+def noise_multiplier_for(eps:float, delta:float, sample_rate:float, steps:int, accountant:str="pld", rel_tol:float=0.01) -> float:
+    "Noise multiplier whose add/remove eps over `steps` Poisson-sampled steps is <= `eps` and within `rel_tol` of it (cached)."
     from scipy.optimize import brentq
     def eps_of(s):
         if accountant == "pld": return pld_epsilon(float(s), sample_rate, steps, delta)
         return accountant_epsilons(float(s), sample_rate, steps, delta)[f"eps_{accountant}"]
-    aim = math.log(epsilon * (1 - rel_tol / 2))
+    aim = math.log(eps * (1 - rel_tol / 2))
     f = lambda ls: math.log(eps_of(math.exp(ls))) - aim
     lo, hi = math.log(0.3), math.log(2.0)
     while f(hi) > 0: lo, hi = hi, hi + math.log(4)
     while f(lo) < 0:
         lo -= math.log(4)
-        if lo < math.log(0.02): raise ValueError(f"epsilon={epsilon} is reached with almost no noise; use epsilon=inf for non-private training")
+        if lo < math.log(0.02): raise ValueError(f"eps={eps} is reached with almost no noise; use eps=inf for non-private training")
     s = math.exp(brentq(f, lo, hi, xtol=rel_tol / 4))
-    while eps_of(s) > epsilon: s *= 1 + rel_tol / 4
+    while eps_of(s) > eps: s *= 1 + rel_tol / 4
     return s
 
 def rdp_epsilon(noise_multiplier:float, sample_rate:float, steps:int, delta:float) -> float:
@@ -385,7 +385,7 @@ def replace_one_epsilons(noise_multiplier:float, sample_rate:float, steps:int, d
     return out
 
 # %% ../nbs/30_stdpgan.ipynb #9517d642
-def dp_sgd_plan(epsilon:float, # target eps (add/remove); inf: no DP
+def dp_sgd_plan(eps:float, # target eps (add/remove); inf: no DP
                 delta:float, # target delta
                 sample_rate:float, # public Poisson rate q
                 steps:int, # public number of discriminator steps
@@ -394,7 +394,7 @@ def dp_sgd_plan(epsilon:float, # target eps (add/remove); inf: no DP
                 prv:bool=False, # also report Opacus' PRV eps (a cross-check; slow for few steps)
                ) -> dict:
     "The DP-SGD schedule and its privacy from public parameters only."
-    eps = check_eps(epsilon, "epsilon", allow_inf=True)
+    eps = check_eps(eps, "eps", allow_inf=True)
     q, steps = float(sample_rate), int(steps)
     if not 0 < q <= 1: raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
     if steps < 1: raise ValueError(f"steps must be >= 1, got {steps}")
@@ -560,7 +560,7 @@ def _finish(loop, plan, record, vr, from_data, variant, T, N, series, secure, ma
                       note=(f"sigma={plan['noise_multiplier']:.4g}, q={plan['sample_rate']:.4g}, steps={plan['steps']}, "
                             f"accountant={plan['accountant']}; replace-one eps={plan['eps_replace_one']:.4g}"), **ckw)
     else:
-        ledger.charge(f"non-private GAN ({variant})", math.inf, 0.0, note="epsilon=inf: no DP", sampler=sampler)
+        ledger.charge(f"non-private GAN ({variant})", math.inf, 0.0, note="eps=inf: no DP", sampler=sampler)
     if from_data: ledger.charge("value range taken from the data", math.inf, 0.0, note="range not public", sound=False, sampler=sampler)
     privacy = dict(plan, max_grad_norm=max_grad_norm, unit=record, relation=relation, sampler=sampler, fake_batch_size=fake_batch_size,
                    n_critic=n_critic, scaling="data-dependent (not covered by DP)" if from_data else "public value_range")
@@ -612,7 +612,7 @@ def _make_private(D, opt_d, plan:dict, max_grad_norm:float, expected_batch_size:
 # %% ../nbs/30_stdpgan.ipynb #d37bf021
 def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
           *,
-          epsilon:float, # target eps (add/remove one window) for the whole training; inf: no DP
+          eps:float, # target eps (add/remove one window) for the whole training; inf: no DP
           delta:float|None=None, # public target delta; None: 1/(10 nominal_records)
           steps:int=200, # public number of discriminator steps
           sample_rate:float|None=None, # public Poisson rate q of real windows per step
@@ -647,14 +647,14 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
     "Train a (DP) ST-DPGAN variant on windows of `series` on a public schedule; DP-SGD on the discriminator through Opacus."
     if not secure: check_rng(rng)
     if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    eps, delta = check_training_privacy(epsilon, delta, nominal_records)
+    eps, delta = check_training_privacy(eps, delta, nominal_records)
     private = math.isfinite(eps)
     if stride is not None and stride < window and private:
         k = math.ceil(window / stride)
         ge, gd = group_privacy(eps, delta, k)
         raise ValueError(f"stride={stride} < window={window} makes one slot of {stride} steps lie in {k} windows: group privacy "
                          f"would give eps={ge:.3g}, delta={gd:.3g} for it, not eps={eps:g}; use stride=None (non-overlapping "
-                         "windows) under DP, or epsilon=inf")
+                         "windows) under DP, or eps=inf")
     q = _public_rate(sample_rate, batch_size, nominal_records)
     plan = dp_sgd_plan(eps, delta, q, steps, accountant, prv=prv_check)   # everything the run spends, before the data
     fake_batch_size = batch_size if fake_batch_size is None else int(fake_batch_size)
