@@ -538,8 +538,18 @@ def repair_cuts(v, E:Epochs, pts:pd.DataFrame, hide:dict, publish:np.ndarray, r:
     return new, dec, np.array(sorted(withdraw), np.int64).reshape(-1, 2), n
 
 # %% ../nbs/21_ktehide.ipynb #6f33ecc6
-def repair_leakage(E:Epochs, hide:dict, publish:np.ndarray, r:int, lab:np.ndarray, points:pd.DataFrame, k:int, tau, epoch_len, *,
-                   max_iter:int=30, progress:bool=False) -> tuple:
+def repair_leakage(E:Epochs, # the epochs of the grid trajectories
+                   hide:dict, # (user, window) -> hiders, from `choose_hiding_sets`
+                   publish:np.ndarray, # (n_epochs, U) bool: epochs published before the repair
+                   r:int, # τ/ε: a hiding set spans epochs window..window+r
+                   lab:np.ndarray, # (n_epochs, U) cluster labels (decoys are cluster mates)
+                   points:pd.DataFrame, # the original points (the verifier's attacker knowledge)
+                   k:int, # anonymity level
+                   tau, # attacker knowledge τ (duration)
+                   epoch_len, # ε (duration): the leakage bound enforced
+                   *, max_iter:int=30, # at most this many verify-and-repair rounds
+                   progress:bool=False, # tqdm bar
+                  ) -> tuple:
     """The ε half of k^τ,ε, enforced: publish, verify, then for every window leaking beyond ε cut an accidental cover,
     add a decoy, or withdraw (`repair_cuts`); re-merge; until the verifier finds no violation and no leak beyond ε.
     Returns (publish, cuts, decoys, boxes, costs, verification, log)."""
