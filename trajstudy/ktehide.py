@@ -292,8 +292,14 @@ def cycle_covers(W:np.ndarray, # (n, n) edge weights, rows children, columns par
     return None, np.zeros(n, bool)
 
 # %% ../nbs/21_ktehide.ipynb #d0356ee9
-def choose_hiding_sets(E:Epochs, lab:np.ndarray, k:int, r:int, *, suppression:str="subset", eligibility:str="paper",
-                       progress:bool=False) -> tuple:
+def choose_hiding_sets(E:Epochs, # the epochs of the grid trajectories
+                       lab:np.ndarray, # (n_epochs, U) cluster labels from the spectral step (ABSENT where absent)
+                       k:int, # anonymity level: k-1 hiders per hiding set
+                       r:int, # τ/ε: a hiding set spans epochs θ-r..θ
+                       *, suppression:str="subset", # 'subset': suppress a subset whose cycles fail (the paper); 'node': one user at a time
+                       eligibility:str="paper", # 'paper': users clustered at θ; 'any': active anywhere in the window
+                       progress:bool=False, # tqdm bar
+                      ) -> tuple:
     "Alg. 2 lines 7-19: hiding sets h^i_{θ-r} for every epoch θ, suppressing epoch θ of the users that cannot be hidden."
     U = E.n_users
     lab = lab.copy()
