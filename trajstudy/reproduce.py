@@ -17,7 +17,7 @@ from .paths import repo_root, results_dir, settings_path, data_dir_source
 # %% auto #0
 __all__ = ['markdown_table', 'save_table', 'save_figure', 'Experiment', 'load_settings', 'RunResult', 'execute_experiment',
            'collect_outputs', 'run_experiment', 'data_checksums', 'environment', 'write_manifest', 'task_seed',
-           'Engine', 'reproduce', 'render_readme', 'main']
+           'Engine', 'reproduce', 'render_readme', 'cli_parser', 'cli_reproduce', 'cli_readme', 'cli_docs', 'main']
 
 # %% ../nbs/90_reproduce.ipynb #a1f3efe9
 def markdown_table(df:pd.DataFrame, index:bool=False, floatfmt:str=".4g") -> str:
@@ -343,8 +343,8 @@ def render_readme(index_nb:str|Path|None=None) -> str:
     return "\n\n".join(parts) + "\n"
 
 # %% ../nbs/90_reproduce.ipynb #5ce60acf
-def main(argv:list|None=None) -> int:
-    "Entry point of the `trajstudy` command."
+def cli_parser() -> argparse.ArgumentParser:
+    "The `trajstudy` command's argument parser: `reproduce`, `datasets`, `readme` and `docs`."
     ap = argparse.ArgumentParser(prog="trajstudy", description="Reproduce the trajstudy study and inspect its data.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("reproduce", help="run the experiment notebooks and write results/<profile>/")
@@ -356,24 +356,51 @@ def main(argv:list|None=None) -> int:
     sub.add_parser("datasets", help="list the datasets, their provenance and whether they are present")
     rd = sub.add_parser("readme", help="write README.md from nbs/index.ipynb")
     rd.add_argument("--check", action="store_true", help="exit 1 if README.md differs instead of writing it")
-    a = ap.parse_args(argv)
-    if a.cmd == "reproduce":
-        if a.list:
-            for n, e in load_settings()[1].items(): print(f"{n:>20}  {e.notebook:32}  {e.description}")
-            return 0
-        res = reproduce(a.profile, a.only, a.jobs, scheduler=a.scheduler)
-        return 0 if all(x.status == "ok" for x in res) else 1
+    d = sub.add_parser("docs", help="build the documentation site (HTML) from the notebooks, executing nothing")
+    d.add_argument("--out", required=True, metavar="DIR", help="folder to write the site into (DIR/index.html is the home page)")
+    d.add_argument("--results", metavar="DIR", help="a reproduction's results to show on the evaluation pages (default: results/quick)")
+    return ap
+
+# %% ../nbs/90_reproduce.ipynb #e4955762
+def cli_reproduce(a:argparse.Namespace) -> int:
+    "`trajstudy reproduce`: list the experiments, or run them; 0 if every one succeeded."
+    if a.list:
+        for n, e in load_settings()[1].items(): print(f"{n:>20}  {e.notebook:32}  {e.description}")
+        return 0
+    res = reproduce(a.profile, a.only, a.jobs, scheduler=a.scheduler)
+    return 0 if all(x.status == "ok" for x in res) else 1
+
+# %% ../nbs/90_reproduce.ipynb #4e51d2c2
+def cli_readme(a:argparse.Namespace) -> int:
+    "`trajstudy readme`: write README.md from nbs/index.ipynb, or (`--check`) exit 1 if it differs."
+    text, path = render_readme(), repo_root() / "README.md"
+    if a.check:
+        same = path.exists() and path.read_text() == text
+        print("README.md is up to date" if same else "README.md differs from nbs/index.ipynb: run `trajstudy readme`")
+        return 0 if same else 1
+    path.write_text(text); print(f"wrote {path}")
+    return 0
+
+# %% ../nbs/90_reproduce.ipynb #bf5f4d7d
+def cli_docs(a:argparse.Namespace) -> int:
+    "`trajstudy docs --out DIR`: build the documentation site; 1 if a page links to a page or anchor that does not exist."
+    from trajstudy.docs import build_site, broken_links
+    home = build_site(a.out, results=a.results)
+    bad = broken_links(a.out)
+    for b in bad: print(f"broken link: {b}")
+    print(f"wrote {home} ({len(list(Path(a.out).glob('*.html')))} pages, {len(bad)} broken links)")
+    return 1 if bad else 0
+
+# %% ../nbs/90_reproduce.ipynb #89d2bf9c
+def main(argv:list|None=None) -> int:
+    "Entry point of the `trajstudy` command."
+    a = cli_parser().parse_args(argv)
+    if a.cmd == "reproduce": return cli_reproduce(a)
     if a.cmd == "datasets":
         from trajstudy.data import datasets
         with pd.option_context("display.max_colwidth", 60, "display.width", 200):
             print(datasets()[["kind", "present", "description"]])
         return 0
-    if a.cmd == "readme":
-        text, path = render_readme(), repo_root() / "README.md"
-        if a.check:
-            same = path.exists() and path.read_text() == text
-            print("README.md is up to date" if same else "README.md differs from nbs/index.ipynb: run `trajstudy readme`")
-            return 0 if same else 1
-        path.write_text(text); print(f"wrote {path}")
-        return 0
+    if a.cmd == "readme": return cli_readme(a)
+    if a.cmd == "docs": return cli_docs(a)
     return 2
