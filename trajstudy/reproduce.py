@@ -338,6 +338,7 @@ def render_readme(index_nb:str|Path|None=None) -> str:
         elif c.cell_type == "code":
             parts.append("```python\n" + src + "\n```")
             for o in c.get("outputs", []):
+                if "image/png" in o.get("data", {}): continue              # figures live on the site, not in the README
                 text = o.get("text") or o.get("data", {}).get("text/markdown") or o.get("data", {}).get("text/plain")
                 if text: parts.append("    " + "".join(text).rstrip().replace("\n", "\n    "))
     return "\n\n".join(parts) + "\n"
