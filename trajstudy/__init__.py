@@ -1,7 +1,3 @@
-"""A reproducible study and toolkit of privacy-preserving publication of trajectory and spatiotemporal data
-
-Modules:
-
-- `trajstudy.docs`: `trajstudy docs --out DIR`: a static HTML site from the notebooks (lessons with their committed outputs, an API reference from docments, the evaluation results), built with nbconvert alone."""
+"""A reproducible study and toolkit of privacy-preserving publication of trajectory and spatiotemporal data"""
 
 __version__ = "0.1.0"
