@@ -11,7 +11,7 @@ import pandas as pd
 
 # %% auto #0
 __all__ = ['EARTH_RADIUS_M', 'POINT_COLUMNS', 'BOX_COLUMNS', 'project_local', 'unproject_local', 'PublicBox', 'box_around',
-           'box_square_m', 'box_contains', 'epoch_ns', 'validate_points', 'make_points', 'TrajArrays',
+           'box_square_m', 'box_contains', 'keep_inside', 'epoch_ns', 'validate_points', 'make_points', 'TrajArrays',
            'gaussian_kernel_adjacency', 'pairwise_distances_m', 'SensorSeries', 'validate_boxes']
 
 # %% ../nbs/00_core.ipynb #cacb48c6
@@ -93,6 +93,16 @@ def box_contains(box:PublicBox, # a public box
     return (lat >= box.lat_min) & (lat <= box.lat_max) & (lon >= box.lon_min) & (lon <= box.lon_max)
 
 PublicBox.contains = box_contains
+
+# %% ../nbs/00_core.ipynb #c0ee1a5e
+def keep_inside(points:pd.DataFrame, # points table with uid, lat, lon
+                bounds:PublicBox, # the public box
+               ) -> pd.DataFrame:
+    "The users whose every point lies inside the public box (a per-record selection on public geometry: neighbours stay neighbours)."
+    inside = pd.Series(bounds.contains(points["lat"], points["lon"])).groupby(points["uid"].to_numpy()).all()
+    out = points[points["uid"].isin(inside[inside].index)].reset_index(drop=True)
+    out.attrs = dict(points.attrs)
+    return out
 
 # %% ../nbs/00_core.ipynb #58a00047
 def _rows(mask, index, limit=5) -> str:

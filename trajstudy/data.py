@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from .core import (PublicBox, validate_points, epoch_ns, SensorSeries, gaussian_kernel_adjacency, pairwise_distances_m,
-                            project_local, unproject_local)
+                            project_local, unproject_local, keep_inside)
 from .paths import data_dir, download_dir
 
 # %% auto #0
@@ -717,9 +717,8 @@ def shanghai_grid(day:str|None="2014-06-14", # "2014-06-14", "2014-06-16", or No
     if half_box_m is None: return g
     lat, lon, name = REGISTRY["shanghai-telecom"].public_point
     box = PublicBox.around(lat, lon, half_box_m, source=name)
-    inside = pd.Series(box.contains(g["lat"], g["lon"])).groupby(g["uid"].to_numpy()).all()
-    out = g[g["uid"].isin(inside[inside].index)].reset_index(drop=True)
-    out.attrs = dict(g.attrs, public_box=box, n_users_outside_box=int((~inside).sum()))
+    out = keep_inside(g, box)
+    out.attrs.update(public_box=box, n_users_outside_box=int(g["uid"].nunique() - out["uid"].nunique()))
     return out
 
 # %% ../nbs/02_data.ipynb #c8be9707

@@ -16,12 +16,11 @@ from .privacy import (PrivacyLedger, check_eps, check_delta, check_rng, exponent
 
 # %% auto #0
 __all__ = ['N_CURVES', 'MAX_DEPTH', 'PAPER_SPLIT', 'SOUND_SPLIT', 'HIST_SHARE', 'UNIT', 'GridTrajectories', 'grid_trajectories',
-           'public_grid', 'keep_inside', 'hilbert_index', 'hilbert_curves', 'location_entropy', 'entropy_weights',
-           'area_radii', 'mean_radius', 'grid_cells', 'paper_order', 'cut_sizes', 'hilbert_partitions',
-           'partition_utility', 'Partition', 'partition_published', 'noisy_cell_histogram', 'cut_by_mass',
-           'partition_sound', 'generalize', 'count_sort', 'tra_division', 'group_counts', 'check_mode', 'check_k',
-           'check_split', 'plan', 'Diagnostics', 'Release', 'clip_to_square', 'release_square', 'release_counts',
-           'publish']
+           'public_grid', 'hilbert_index', 'hilbert_curves', 'location_entropy', 'entropy_weights', 'area_radii',
+           'mean_radius', 'grid_cells', 'paper_order', 'cut_sizes', 'hilbert_partitions', 'partition_utility',
+           'Partition', 'partition_published', 'noisy_cell_histogram', 'cut_by_mass', 'partition_sound', 'generalize',
+           'count_sort', 'tra_division', 'group_counts', 'check_mode', 'check_k', 'check_split', 'plan', 'Diagnostics',
+           'Release', 'clip_to_square', 'release_square', 'release_counts', 'publish']
 
 # %% ../nbs/10_hilbert_dp.ipynb #1976dc34
 @dataclass
@@ -89,14 +88,7 @@ def public_grid(trajs, # points on a common grid, an (N, T, 2) array of metres a
     return grid_trajectories(trajs, origin=bounds.centre)
 
 # %% ../nbs/10_hilbert_dp.ipynb #42968cf2
-def keep_inside(points:pd.DataFrame, # points table with uid, lat, lon
-                bounds:PublicBox, # the public box
-               ) -> pd.DataFrame:
-    "The users whose every point lies inside the public box (a per-record selection on public geometry: neighbours stay neighbours)."
-    inside = pd.Series(bounds.contains(points["lat"], points["lon"])).groupby(points["uid"].to_numpy()).all()
-    out = points[points["uid"].isin(inside[inside].index)].reset_index(drop=True)
-    out.attrs = dict(points.attrs)
-    return out
+from .core import keep_inside   # defined beside PublicBox; the publishers' selection on public geometry
 
 # %% ../nbs/10_hilbert_dp.ipynb #a111e693
 def hilbert_index(ix, iy, # integer cell coordinates in [0, 2**order)
