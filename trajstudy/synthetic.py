@@ -12,8 +12,8 @@ from .core import PublicBox, SensorSeries, validate_points, unproject_local, pro
 
 # %% auto #0
 __all__ = ['TIANANMEN', 'MORNING', 'EVENING', 'DAY0', 'RoadNetwork', 'city_grid', 'city_box', 'Commuters', 'commuters', 'Peak',
-           'simulate_peak', 'car_day', 'sample_path', 'line_graph', 'link_midpoints', 'link_speeds', 'SyntheticCity',
-           'synthetic_city']
+           'uxsim_world', 'vehicle_log_trips', 'enter_log_trips', 'simulate_peak', 'car_day', 'sample_path',
+           'line_graph', 'link_midpoints', 'link_speeds', 'SyntheticCity', 'synthetic_city']
 
 # %% ../nbs/02a_synthetic.ipynb #ebf8e492
 @dataclass
@@ -118,40 +118,96 @@ class Peak:
     seconds: float               # wall time of the simulation
 
 # %% ../nbs/02a_synthetic.ipynb #dffe8024
-def simulate_peak(net:RoadNetwork, # trips: node indices, seconds after midnight
-                  orig:np.ndarray, # trips: node indices, seconds after midnight
-                  dest:np.ndarray, # trips: node indices, seconds after midnight
-                  depart_s:np.ndarray, # trips: node indices, seconds after midnight
-                  t0_s:float, # start of the simulated window (before the first departure)
-                  seed:int, # uxsim's random seed
-                  max_hours:float=6.0, # simulated hours at most after t0_s
-                 ) -> Peak:
-    "Simulate one peak's trips in uxsim (C++ engine, platoons of 1) and return their waypoints and link travel times."
+def _import_world():
+    "uxsim's World, imported without its notebook progress-bar warning."
     import warnings
     from tqdm import TqdmWarning
     with warnings.catch_warnings():               # uxsim imports tqdm.auto, which warns "IProgress not found" in notebooks without ipywidgets
         warnings.filterwarnings("ignore", message="IProgress not found", category=TqdmWarning)
         from uxsim import World
-    if (depart_s < t0_s).any(): raise ValueError("every departure must be after the window start t0_s")
-    tic = time.perf_counter()
-    W = World(name="", deltan=1, reaction_time=1, tmax=max_hours * 3600, print_mode=0, save_mode=0, show_mode=0,
-              random_seed=int(seed), cpp=True, hard_deterministic_mode=True)
+    return World
+
+# %% ../nbs/02a_synthetic.ipynb #b29df48e
+def uxsim_world(net:RoadNetwork, # the road network
+                orig:np.ndarray, # (n,) origin node index of each trip
+                dest:np.ndarray, # (n,) destination node index of each trip
+                depart_s:np.ndarray, # (n,) departure times, seconds after midnight
+                t0_s:float, # start of the simulated window (before the first departure)
+                seed:int, # uxsim's random seed
+                max_hours:float=6.0, # simulated hours at most after t0_s
+                keep_vehicle_logs:bool=False, # True: let uxsim build its per-second vehicle logs (v.log_t_link; GBs at 10^4 cars)
+               ) -> tuple:
+    "A uxsim `World` (C++ engine, platoons of 1) of the network with one vehicle per trip: `(W, links, vehicles)`, not yet run."
+    if not (len(orig) == len(dest) == len(depart_s)): raise ValueError(f"orig, dest and depart_s must have one entry per trip, got {len(orig)}, {len(dest)}, {len(depart_s)}")
+    if (np.asarray(depart_s) < t0_s).any(): raise ValueError("every departure must be after the window start t0_s")
+    W = _import_world()(name="", deltan=1, reaction_time=1, tmax=max_hours * 3600, print_mode=0, save_mode=0, show_mode=0,
+                        random_seed=int(seed), cpp=True, hard_deterministic_mode=True)
+    W._skip_log_on_terminate = not keep_vehicle_logs
     for nm, (x, y) in zip(net.node_names, net.node_xy): W.addNode(nm, float(x), float(y))
     links = [W.addLink(nm, net.node_names[a], net.node_names[b], length=float(l), free_flow_speed=net.speed_kmh / 3.6, number_of_lanes=1,
                        capacity_out=None if net.capacity_veh_h is None else net.capacity_veh_h / 3600)
              for nm, a, b, l in zip(net.link_names, net.link_from, net.link_to, net.length_m)]
     vs = [W.addVehicle(net.node_names[o], net.node_names[d], float(t - t0_s)) for o, d, t in zip(orig, dest, depart_s)]
-    W.exec_simulation()
-    stuck = sum(v.state != "end" for v in vs)
-    if stuck: raise RuntimeError(f"{stuck} of {len(vs)} trips had not arrived {max_hours} h after the window start (gridlock): "
-                                 "use fewer vehicles or a larger network")
+    return W, links, vs
+
+# %% ../nbs/02a_synthetic.ipynb #c138fcdf
+def vehicle_log_trips(vs:list, # the world's vehicles after the run, one per trip (built with keep_vehicle_logs=True)
+                      orig:np.ndarray, # (n,) origin node index of each trip
+                      dest:np.ndarray, # (n,) destination node index of each trip
+                      net:RoadNetwork, # the road network of the world
+                      t0_s:float, # start of the simulated window, seconds after midnight
+                     ) -> tuple[list, list]:
+    "Each trip's waypoint times (s after midnight) and nodes, read from uxsim's vehicle logs `v.log_t_link`."
     index = {nm: i for i, nm in enumerate(net.node_names)}
     ts, ns = [], []
     for v, o, d in zip(vs, orig, dest):
         log = v.log_t_link                       # [[t, 'home'], [t, link], ..., [t, 'end']]
-        t = np.array([float(e[0]) for e in log]) + t0_s
-        nodes = [o] + [index[e[1].start_node.name] for e in log[1:-1]] + [d]
-        ts.append(t); ns.append(np.array(nodes))
+        ts.append(np.array([float(e[0]) for e in log]) + t0_s)
+        ns.append(np.array([o] + [index[e[1].start_node.name] for e in log[1:-1]] + [d]))
+    return ts, ns
+
+# %% ../nbs/02a_synthetic.ipynb #aefee7d1
+def enter_log_trips(W, # a uxsim World after its run
+                    vs:list, # its vehicles, one per trip, in the order they were added
+                    orig:np.ndarray, # (n,) origin node index of each trip
+                    dest:np.ndarray, # (n,) destination node index of each trip
+                    net:RoadNetwork, # the road network of the world (links in the world's order)
+                    t0_s:float, # start of the simulated window, seconds after midnight
+                   ) -> tuple[list, list]:
+    "Each trip's waypoint times (s after midnight) and nodes, from the C++ engine's bulk link-entry log."
+    bulk = getattr(getattr(W, "_cpp_world", None), "build_enter_log_data", None)
+    if bulk is None: return vehicle_log_trips(vs, orig, dest, net, t0_s)
+    d = bulk()
+    vi, lid, t = (np.asarray(d[k]) for k in ("vehicle_index", "link_id", "time"))
+    keep = lid >= 0
+    vi, lid, t = vi[keep], lid[keep], t[keep]
+    order = np.lexsort((t, vi)); vi, lid, t = vi[order], lid[order], t[order]
+    cuts = np.searchsorted(vi, np.arange(len(vs) + 1))
+    ts, ns = [], []
+    for i, (v, o, de) in enumerate(zip(vs, orig, dest)):
+        a, b = cuts[i], cuts[i + 1]
+        dep = float(v.departure_time_in_second)
+        ts.append(np.r_[dep, t[a:b], dep + float(v.travel_time)] + t0_s)
+        ns.append(np.r_[o, net.link_from[lid[a:b]], de].astype(np.int64))
+    return ts, ns
+
+# %% ../nbs/02a_synthetic.ipynb #a70c719e
+def simulate_peak(net:RoadNetwork, # the road network
+                  orig:np.ndarray, # (n,) origin node index of each trip
+                  dest:np.ndarray, # (n,) destination node index of each trip
+                  depart_s:np.ndarray, # (n,) departure times, seconds after midnight
+                  t0_s:float, # start of the simulated window (before the first departure)
+                  seed:int, # uxsim's random seed
+                  max_hours:float=6.0, # simulated hours at most after t0_s
+                 ) -> Peak:
+    "Simulate one peak's trips in uxsim (C++ engine, platoons of 1) and return their waypoints and link travel times."
+    tic = time.perf_counter()
+    W, links, vs = uxsim_world(net, orig, dest, depart_s, t0_s, seed, max_hours)
+    W.exec_simulation()
+    stuck = sum(v.state != "end" for v in vs)
+    if stuck: raise RuntimeError(f"{stuck} of {len(vs)} trips had not arrived {max_hours} h after the window start (gridlock): "
+                                 "use fewer vehicles or a larger network")
+    ts, ns = enter_log_trips(W, vs, orig, dest, net, t0_s)
     tt = np.stack([np.asarray(l.traveltime_instant, float) for l in links], axis=1)
     return Peak(t0_s, ts, ns, tt, len(W.VEHICLES), time.perf_counter() - tic)
 
@@ -201,7 +257,7 @@ def link_midpoints(net:RoadNetwork, # the road network
     return np.column_stack(unproject_local(mid[:, 0], mid[:, 1], box.centre))
 
 # %% ../nbs/02a_synthetic.ipynb #c1faabaf
-def link_speeds(net:RoadNetwork, # [(day, Peak)]
+def link_speeds(net:RoadNetwork, # the road network
                 peaks:list, # [(day, Peak)]
                 days:int, # number of days of the series
                 freq_s:int=300, # bin length in seconds
@@ -264,7 +320,8 @@ def _fixes(net, cars, peaks, days, hours, gps_noise_m, rng):
 def synthetic_city(vehicles:int=1000, # cars (each one commuter)
                    days:int=1, # days from DAY0
                    seed:int=0, # everything random derives from it
-                   size:int=10, spacing_m:float=2000.0, # the grid (see city_grid)
+                   size:int=10, # intersections per side of the grid (see city_grid)
+                   spacing_m:float=2000.0, # block side of the grid, metres
                    fix_interval_s:tuple=(180, 600), # each car's GPS interval is uniform in this range
                    hours:tuple=(5, 23), # GPS fixes kept from ... to ... each day
                    gps_noise_m:float=10.0, # standard deviation of the GPS noise per axis
