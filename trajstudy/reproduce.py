@@ -18,7 +18,10 @@ __all__ = ['markdown_table', 'save_table', 'save_figure', 'Experiment', 'load_se
            'Engine', 'reproduce', 'render_readme', 'cli_parser', 'cli_reproduce', 'cli_readme', 'cli_docs', 'main']
 
 # %% ../nbs/90_reproduce.ipynb #a1f3efe9
-def markdown_table(df:pd.DataFrame, index:bool=False, floatfmt:str=".4g") -> str:
+def markdown_table(df:pd.DataFrame, # the table
+                   index:bool=False, # True: the index becomes the first column(s)
+                   floatfmt:str=".4g", # format of float cells (NaN is written as an empty cell)
+                  ) -> str:
     "A GitHub-flavoured Markdown table of a DataFrame."
     d = df.reset_index() if index else df
     def fmt(v):
@@ -29,12 +32,21 @@ def markdown_table(df:pd.DataFrame, index:bool=False, floatfmt:str=".4g") -> str
     rows = ["| " + " | ".join(fmt(v) for v in r) + " |" for r in d.itertuples(index=False)]
     return "\n".join([head, sep, *rows]) + "\n"
 
-def _atomic_write(path:Path, write):
+# %% ../nbs/90_reproduce.ipynb #05f36b8a
+def _atomic_write(path:Path, # the file to write
+                  write, # a function writing its argument, a path beside `path`
+                 ):
+    "Call `write` on a hidden temporary name beside `path`, then rename it to `path` in one step."
     tmp = path.with_name("." + path.name + ".tmp")
     write(tmp)
     os.replace(tmp, path)
 
-def save_table(df:pd.DataFrame, output_dir:str|Path, name:str, index:bool=False) -> list[Path]:
+# %% ../nbs/90_reproduce.ipynb #0fa57fc0
+def save_table(df:pd.DataFrame, # the table
+               output_dir:str|Path, # folder to write into (created if missing)
+               name:str, # file stem: writes `name.csv` and `name.md`
+               index:bool=False, # True: write the index as column(s) too
+              ) -> list[Path]:
     "Write `name.csv` and `name.md` into `output_dir`."
     out = Path(output_dir); out.mkdir(parents=True, exist_ok=True)
     csv, md = out / f"{name}.csv", out / f"{name}.md"
@@ -42,7 +54,12 @@ def save_table(df:pd.DataFrame, output_dir:str|Path, name:str, index:bool=False)
     _atomic_write(md, lambda p: p.write_text(markdown_table(df, index=index)))
     return [csv, md]
 
-def save_figure(fig, output_dir:str|Path, name:str, dpi:int=150) -> list[Path]:
+# %% ../nbs/90_reproduce.ipynb #c274ca95
+def save_figure(fig, # a matplotlib Figure
+                output_dir:str|Path, # folder to write into (created if missing)
+                name:str, # file stem: writes `name.png` and `name.pdf`
+                dpi:int=150, # resolution of the PNG
+               ) -> list[Path]:
     "Write `name.png` and `name.pdf` into `output_dir` and close the figure."
     import matplotlib.pyplot as plt
     out = Path(output_dir); out.mkdir(parents=True, exist_ok=True)
@@ -58,21 +75,30 @@ def save_figure(fig, output_dir:str|Path, name:str, dpi:int=150) -> list[Path]:
 @dataclass
 class Experiment:
     "One experiment of the study: a parameterized notebook and what it must produce."
-    name: str
-    notebook: str
-    description: str = ""
-    outputs: list = field(default_factory=list)
+    name: str                   # its section in settings.ini
+    notebook: str               # path under nbs/ (or absolute) of the parameterized notebook
+    description: str = ""       # one line for the manifest and the README
+    outputs: list = field(default_factory=list)    # files the notebook must write into its output folder
     params: dict = field(default_factory=dict)     # profile -> {name: value}
 
-    def parameters(self, profile:str) -> dict:
+    def parameters(self,
+                   profile:str, # a profile of the study ("quick" or "full")
+                  ) -> dict:
+        "The notebook's parameters for `profile` (a copy)."
         if profile not in self.params: raise ValueError(f"experiment {self.name!r} has no profile {profile!r}")
         return dict(self.params[profile])
 
-def _literal(v:str, where:str):
+# %% ../nbs/90_reproduce.ipynb #64ab4686
+def _literal(v:str, # the text of a settings value
+             where:str, # section and key, for the error message
+            ):
+    "A settings value as a Python literal, or a clear error naming where it is."
     try: return ast.literal_eval(v)
     except (ValueError, SyntaxError): raise ValueError(f"{where}: {v!r} is not a Python literal (quote strings)") from None
 
-def load_settings(path:str|Path|None=None) -> tuple[dict, dict[str, Experiment]]:
+# %% ../nbs/90_reproduce.ipynb #e8d23e7f
+def load_settings(path:str|Path|None=None, # a settings.ini (default: the checkout's)
+                 ) -> tuple[dict, dict[str, Experiment]]:
     "Parse settings.ini into the study's defaults and its experiments."
     path = Path(path or settings_path())
     if not path.is_file(): raise FileNotFoundError(f"settings file {path} not found")
@@ -113,7 +139,9 @@ class RunResult:
     started: str|None = None    # UTC, ISO 8601
     finished: str|None = None
 
-def _failing_cell(nb_path:Path):
+# %% ../nbs/90_reproduce.ipynb #e900c853
+def _failing_cell(nb_path:Path, # an executed notebook
+                 ):
     "The first cell of an executed notebook with an error output: (execution count, 'Ename: message')."
     import nbformat
     try: nb = nbformat.read(nb_path, as_version=4)
@@ -124,9 +152,12 @@ def _failing_cell(nb_path:Path):
                 return c.get("execution_count") or i, f"{o.get('ename')}: {o.get('evalue')}"
     return None, None
 
-# %% ../nbs/90_reproduce.ipynb #7178da3e
-def _now() -> str: return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+# %% ../nbs/90_reproduce.ipynb #135c7765
+def _now() -> str:
+    "UTC now, ISO 8601 to the millisecond."
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
+# %% ../nbs/90_reproduce.ipynb #16d6da9a
 def _where() -> str:
     "The Dask worker this runs on, else this host."
     try:
@@ -134,7 +165,12 @@ def _where() -> str:
         return get_worker().address
     except Exception: return f"local:{socket.gethostname()}"
 
-def execute_experiment(exp:Experiment, profile:str="quick", seed:int=0, kernel_name:str="python3", timeout:int|None=None,
+# %% ../nbs/90_reproduce.ipynb #03aca8a3
+def execute_experiment(exp:Experiment, # the experiment to run
+                       profile:str="quick", # which of its parameter sets
+                       seed:int=0, # passed to the notebook as `seed` (see task_seed)
+                       kernel_name:str="python3", # Jupyter kernel (the interpreter running trajstudy)
+                       timeout:int|None=None, # seconds a cell may run; None: no limit
                        data_dir:str|None=None, # [study] data_dir (relative to the checkout where this runs), if set
                       ) -> tuple[RunResult, dict]:
     "Run one experiment notebook with papermill in a local scratch folder; return its result and its files (bytes)."
@@ -162,8 +198,11 @@ def execute_experiment(exp:Experiment, profile:str="quick", seed:int=0, kernel_n
     if status == "ok" and missing: status, error = "missing outputs", f"the notebook did not write {missing}"
     return RunResult(exp.name, status, round(secs, 2), params, outputs, error, cell, seed, _where(), started, _now()), files
 
-# %% ../nbs/90_reproduce.ipynb #e900c853
-def collect_outputs(result:RunResult, files:dict, out_root:str|Path) -> RunResult:
+# %% ../nbs/90_reproduce.ipynb #a71b9b00
+def collect_outputs(result:RunResult, # what execute_experiment returned first
+                    files:dict, # what it returned second: {relative path: bytes}
+                    out_root:str|Path, # results/<profile>/ (or any folder)
+                   ) -> RunResult:
     "On the client: write a run's files into <out_root>/<name>/ (or <name>.failed/) with one rename."
     out_root = Path(out_root)
     name = result.name
@@ -179,18 +218,25 @@ def collect_outputs(result:RunResult, files:dict, out_root:str|Path) -> RunResul
     result.parameters = {**result.parameters, "output_dir": str(final.resolve())}
     return result
 
-# %% ../nbs/90_reproduce.ipynb #55aa7388
-def run_experiment(exp:Experiment, profile:str="quick", seed:int=0, out_root:str|Path|None=None,
-                   kernel_name:str="python3", timeout:int|None=None) -> RunResult:
+# %% ../nbs/90_reproduce.ipynb #d229f1b0
+def run_experiment(exp:Experiment, # the experiment to run
+                   profile:str="quick", # which of its parameter sets
+                   seed:int=0, # passed to the notebook as `seed`
+                   out_root:str|Path|None=None, # where its folder goes (default results/<profile>/)
+                   kernel_name:str="python3", # Jupyter kernel
+                   timeout:int|None=None, # seconds a cell may run; None: no limit
+                  ) -> RunResult:
     "Execute one experiment notebook with papermill here and collect it into results/<profile>/<name>/."
     out_root = Path(out_root or results_dir(profile))
     return collect_outputs(*execute_experiment(exp, profile, seed, kernel_name, timeout), out_root)
 
 # %% ../nbs/90_reproduce.ipynb #d62b68f5
 def _git(*args) -> str|None:
+    "Output of `git ARGS` in the checkout, None if git is missing or says nothing."
     try: return subprocess.run(["git", *args], cwd=repo_root(), capture_output=True, text=True, timeout=10).stdout.strip() or None
     except Exception: return None
 
+# %% ../nbs/90_reproduce.ipynb #81bbcce9
 def data_checksums() -> dict:
     "sha256 of every registered dataset file that is present, verified now."
     from trajstudy.data import REGISTRY, open_data_file, _check_tree
@@ -208,6 +254,7 @@ def data_checksums() -> dict:
         except Exception as e: out[ds.name] = f"error: {e}"
     return out
 
+# %% ../nbs/90_reproduce.ipynb #174e4e03
 def environment() -> dict:
     "Versions of the interpreter and main libraries, git state."
     import importlib.metadata as md
@@ -219,7 +266,14 @@ def environment() -> dict:
     return {"trajstudy": trajstudy.__version__, "git_commit": _git("rev-parse", "HEAD"), "git_dirty": bool(status),
             "python": platform.python_version(), "platform": platform.platform(), "libraries": libs}
 
-def write_manifest(out_root:Path, profile:str, seed:int, results:list[RunResult], started:float, engine:dict|None=None) -> Path:
+# %% ../nbs/90_reproduce.ipynb #d990783f
+def write_manifest(out_root:Path, # results/<profile>/
+                   profile:str, # the profile that ran
+                   seed:int, # the study seed
+                   results:list[RunResult], # this invocation's runs (earlier runs of other experiments are kept)
+                   started:float, # time.time() when the invocation started
+                   engine:dict|None=None, # Engine.describe() (None: serial)
+                  ) -> Path:
     "Write (atomically) and return results/<profile>/manifest.json, merging runs of earlier invocations."
     path = out_root / "manifest.json"
     old = json.loads(path.read_text()) if path.exists() else {}
@@ -232,7 +286,10 @@ def write_manifest(out_root:Path, profile:str, seed:int, results:list[RunResult]
     return path
 
 # %% ../nbs/90_reproduce.ipynb #24945aee
-def task_seed(study_seed:int, experiment:str, *cell:int) -> int:
+def task_seed(study_seed:int, # [study] seed
+              experiment:str, # the experiment's name
+              *cell:int, # the cell's indices (replicate, parameter cell, ...); none: the experiment task
+             ) -> int:
     "The seed of a task: the study seed for an experiment task, a `SeedSequence` child for a cell `(i, j, ...)` of it."
     if not cell: return int(study_seed)
     if any(not isinstance(c, (int, np.integer)) or c < 0 for c in cell): raise ValueError(f"cell indices must be ints >= 0, got {cell}")
@@ -242,7 +299,10 @@ def task_seed(study_seed:int, experiment:str, *cell:int) -> int:
 # %% ../nbs/90_reproduce.ipynb #a57b8f82
 class Engine:
     "Where tasks run: 'serial' in this process, or a Dask client (a LocalCluster of `jobs` workers or a scheduler address)."
-    def __init__(self, jobs:int=1, scheduler:str|None=None):
+    def __init__(self,
+                 jobs:int=1, # 1: serial in this process; N > 1: a LocalCluster of N single-threaded worker processes
+                 scheduler:str|None=None, # address of a running dask.distributed scheduler (then `jobs` is ignored)
+                ):
         if jobs < 1: raise ValueError(f"jobs must be >= 1, got {jobs}")
         self.jobs, self.scheduler, self.client, self.cluster = jobs, scheduler, None, None
         self.kind = "dask scheduler" if scheduler else ("dask LocalCluster" if jobs > 1 else "serial")
@@ -272,7 +332,10 @@ class Engine:
               for a, w in info.get("workers", {}).items()}
         return {"kind": self.kind, "scheduler": info.get("address"), "workers": ws, "distributed": distributed.__version__}
 
-    def map_unordered(self, fn, tasks:list):
+    def map_unordered(self,
+                      fn, # the function every task calls (picklable for Dask: a module-level function)
+                      tasks:list, # [(name, args)]: `fn(*args)` for each
+                     ):
         "Run `fn(*args)` for each `(name, args)` task; yield `(name, result, exception)` as each finishes."
         if self.client is None:
             for name, args in tasks:
@@ -287,8 +350,12 @@ class Engine:
             finally: f.release()
 
 # %% ../nbs/90_reproduce.ipynb #7ded79ee
-def reproduce(profile:str="quick", only:list|None=None, jobs:int=1, settings:str|Path|None=None,
-              out_root:str|Path|None=None, quiet:bool=False,
+def reproduce(profile:str="quick", # "quick" (minutes, CI) or "full" (what the papers ran); any profile of settings.ini
+              only:list|None=None, # names of the experiments to run (sections of settings.ini); None: all
+              jobs:int=1, # 1: one after the other in this process; N > 1: a Dask LocalCluster of N workers
+              settings:str|Path|None=None, # a settings.ini (default: the checkout's)
+              out_root:str|Path|None=None, # where the results go (default: results/<profile>/, or $TRAJSTUDY_RESULTS/<profile>/)
+              quiet:bool=False, # True: no progress bar, no per-experiment lines, no summary
               scheduler:str|None=None, # address of a running dask.distributed scheduler (then `jobs` is ignored)
              ) -> list[RunResult]:
     "Run the study's experiments for a profile on the chosen engine; returns one RunResult per experiment."
@@ -324,7 +391,8 @@ def reproduce(profile:str="quick", only:list|None=None, jobs:int=1, settings:str
     return results
 
 # %% ../nbs/90_reproduce.ipynb #e30275f1
-def render_readme(index_nb:str|Path|None=None) -> str:
+def render_readme(index_nb:str|Path|None=None, # the notebook to render (default nbs/index.ipynb)
+                 ) -> str:
     "README.md text from nbs/index.ipynb: markdown cells as they are, code cells fenced with their text output."
     import nbformat
     nb = nbformat.read(Path(index_nb or repo_root() / "nbs" / "index.ipynb"), as_version=4)
@@ -351,6 +419,7 @@ def cli_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", nargs="+", metavar="NAME", help="run only these experiments (sections of settings.ini)")
     r.add_argument("--jobs", type=int, default=1, help="1: one after the other here; N > 1: a Dask LocalCluster of N workers")
     r.add_argument("--scheduler", metavar="ADDRESS", help="run on a running dask.distributed cluster (e.g. tcp://host:8786)")
+    r.add_argument("--settings", metavar="PATH", help="a settings.ini other than the checkout's (e.g. a study of your own)")
     r.add_argument("--list", action="store_true", help="list the experiments and exit")
     sub.add_parser("datasets", help="list the datasets, their provenance and whether they are present")
     rd = sub.add_parser("readme", help="write README.md from nbs/index.ipynb")
@@ -361,16 +430,18 @@ def cli_parser() -> argparse.ArgumentParser:
     return ap
 
 # %% ../nbs/90_reproduce.ipynb #e4955762
-def cli_reproduce(a:argparse.Namespace) -> int:
+def cli_reproduce(a:argparse.Namespace, # parsed `trajstudy reproduce` arguments (see cli_parser)
+                 ) -> int:
     "`trajstudy reproduce`: list the experiments, or run them; 0 if every one succeeded."
     if a.list:
-        for n, e in load_settings()[1].items(): print(f"{n:>20}  {e.notebook:32}  {e.description}")
+        for n, e in load_settings(a.settings)[1].items(): print(f"{n:>20}  {e.notebook:32}  {e.description}")
         return 0
-    res = reproduce(a.profile, a.only, a.jobs, scheduler=a.scheduler)
+    res = reproduce(a.profile, a.only, a.jobs, settings=a.settings, scheduler=a.scheduler)
     return 0 if all(x.status == "ok" for x in res) else 1
 
 # %% ../nbs/90_reproduce.ipynb #4e51d2c2
-def cli_readme(a:argparse.Namespace) -> int:
+def cli_readme(a:argparse.Namespace, # parsed `trajstudy readme` arguments
+              ) -> int:
     "`trajstudy readme`: write README.md from nbs/index.ipynb, or (`--check`) exit 1 if it differs."
     text, path = render_readme(), repo_root() / "README.md"
     if a.check:
@@ -381,7 +452,8 @@ def cli_readme(a:argparse.Namespace) -> int:
     return 0
 
 # %% ../nbs/90_reproduce.ipynb #bf5f4d7d
-def cli_docs(a:argparse.Namespace) -> int:
+def cli_docs(a:argparse.Namespace, # parsed `trajstudy docs` arguments
+            ) -> int:
     "`trajstudy docs --out DIR`: build the documentation site; 1 if a page links to a page or anchor that does not exist."
     from trajstudy.docs import build_site, broken_links
     home = build_site(a.out, results=a.results)
@@ -391,7 +463,8 @@ def cli_docs(a:argparse.Namespace) -> int:
     return 1 if bad else 0
 
 # %% ../nbs/90_reproduce.ipynb #89d2bf9c
-def main(argv:list|None=None) -> int:
+def main(argv:list|None=None, # the arguments after `trajstudy` (None: sys.argv[1:])
+        ) -> int:
     "Entry point of the `trajstudy` command."
     a = cli_parser().parse_args(argv)
     if a.cmd == "reproduce": return cli_reproduce(a)
