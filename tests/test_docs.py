@@ -2,7 +2,7 @@
 import os, re, shutil, subprocess
 from pathlib import Path
 import pytest
-from trajstudy.docs import build_site, broken_links
+from trajstudy.docs import build_site, broken_links, page_leaks
 from trajstudy.reproduce import load_settings, run_experiment
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -63,3 +63,20 @@ def test_module_pages_link_their_own_publish(site):
 def test_evaluation_pages_say_when_results_are_absent(site):
     text = (site / "eval_kte.html").read_text()
     assert "is absent" in text and "trajstudy reproduce --profile quick" in text
+
+def test_pages_show_no_directives_and_no_local_paths(site):
+    "Shown code carries no nbdev directive line (`#| export`, `#| hide`...), `#| hide` cells are left out, and no page cites a paper by its local copy or links a file outside the site."
+    assert page_leaks(site) == []
+    assert broken_links(site) == []
+    privacy = (site / "privacy.html").read_text()
+    assert "default_exp" not in privacy and "from fastcore.test import" not in privacy     # 03_privacy's #| hide cell
+    assert "https://doi.org/10.1155/2018/4248092" in (site / "hilbert_dp.html").read_text()
+    assert "https://doi.org/10.1155/2018/4248092" in (site / "eval_hilbert_dp.html").read_text()
+
+def test_leak_and_link_checks_catch_blemishes(tmp_path):
+    "The two checks the site is held to fail on the blemishes they exist for."
+    (tmp_path / "a.html").write_text("<pre><span class='c1'>#| export</span>\n<span>x = 1</span></pre>"
+                                     "<p>The paper (../shared/papers/003_f560acb69c04348d.txt)</p>\n"
+                                     "<a href='../shared/papers/003_f560acb69c04348d.txt'>paper</a><a href='nope.html'>x</a>")
+    assert page_leaks(tmp_path) == ["a.html: #| export", "a.html: The paper (../shared/papers/003_f560acb69c04348d.txt)"]
+    assert broken_links(tmp_path) == ["a.html -> ../shared/papers/003_f560acb69c04348d.txt", "a.html -> nope.html"]
