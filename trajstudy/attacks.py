@@ -37,10 +37,12 @@ def records_from_boxes(boxes:pd.DataFrame, # generalized samples: uid, t_min, t_
     return R
 
 # %% ../nbs/07_attacks.ipynb #4b695107
-def box_centres(R:np.ndarray) -> np.ndarray:
+def box_centres(R:np.ndarray, # (M, T, 4) records: x_min, x_max, y_min, y_max per timestamp
+               ) -> np.ndarray:
     "Centre of every box, `(M, T, 2)` (NaN where the record says nothing)."
     return np.stack([(R[..., 0] + R[..., 1]) / 2, (R[..., 2] + R[..., 3]) / 2], axis=-1)
 
+# %% ../nbs/07_attacks.ipynb #e34f1e2f
 def attribute_records(X:np.ndarray, # (N, T, 2) original trajectories
                       R:np.ndarray, # (M, T, 4) records
                      ) -> np.ndarray:
@@ -54,7 +56,10 @@ def attribute_records(X:np.ndarray, # (N, T, 2) original trajectories
     return owner
 
 # %% ../nbs/07_attacks.ipynb #ce6f8aa4
-def known_points(n_targets:int, T:int, p:int, rng:np.random.Generator,
+def known_points(n_targets:int, # number of targets
+                 T:int, # timestamps per trajectory
+                 p:int, # known points per target (distinct timestamps)
+                 rng:np.random.Generator, # the generator the timestamps are drawn from
                  window:int|None=None, # the known points lie in one random window of this many timestamps (k^τ,ε's τ); None: anywhere
                 ) -> np.ndarray:
     "`p` distinct random timestamps per target, `(n_targets, p)`, optionally all inside one random window."
@@ -64,8 +69,12 @@ def known_points(n_targets:int, T:int, p:int, rng:np.random.Generator,
     start = rng.integers(0, T - w + 1, n_targets)
     return start[:, None] + np.argsort(rng.random((n_targets, w)), axis=1)[:, :p]
 
+# %% ../nbs/07_attacks.ipynb #01692c94
 def known_published_points(published:np.ndarray, # (N, T) bool: the target's own record has a sample at t
-                           p:int, rng:np.random.Generator, window:int|None=None) -> np.ndarray:
+                           p:int, # known points per target
+                           rng:np.random.Generator, # the generator the timestamps are drawn from
+                           window:int|None=None, # the points lie in one window of this many timestamps; None: anywhere
+                          ) -> np.ndarray:
     "Like `known_points`, but only at timestamps where the target's own record was published (repeats where fewer than p exist)."
     N, T = published.shape
     w = T if window is None else int(window)
@@ -78,12 +87,16 @@ def known_published_points(published:np.ndarray, # (N, T) bool: the target's own
         K[u] = rng.choice(cand, p, replace=len(cand) < p)
     return K
 
-def _point_box_distance(R_t:np.ndarray, xy:np.ndarray) -> np.ndarray:
+# %% ../nbs/07_attacks.ipynb #91173ce0
+def _point_box_distance(R_t:np.ndarray, # boxes (..., 4)
+                        xy:np.ndarray, # points (..., 2), broadcast against R_t
+                       ) -> np.ndarray:
     "Distance of points to boxes (0 inside, 0 where the box is NaN), broadcast."
     dx = np.maximum(np.maximum(R_t[..., 0] - xy[..., 0], xy[..., 0] - R_t[..., 1]), 0)
     dy = np.maximum(np.maximum(R_t[..., 2] - xy[..., 1], xy[..., 1] - R_t[..., 3]), 0)
     return np.nan_to_num(np.hypot(dx, dy), nan=0.0)
 
+# %% ../nbs/07_attacks.ipynb #1d8f22dd
 def linking_attack(X:np.ndarray, # (N, T, 2) original trajectories (the targets)
                    R:np.ndarray, # (M, T, 4) published records
                    owner:np.ndarray|None=None, # (M,) original index each record stands for; None: nearest attribution
@@ -115,7 +128,10 @@ def linking_attack(X:np.ndarray, # (N, T, 2) original trajectories (the targets)
             "per_target": per, "n_records": float(w.sum())}
 
 # %% ../nbs/07_attacks.ipynb #4b33c5fb
-def _fill_from_known(guess:np.ndarray, t_known:np.ndarray, xy_known:np.ndarray) -> np.ndarray:
+def _fill_from_known(guess:np.ndarray, # (T, 2) a guessed path, NaN where it says nothing
+                     t_known:np.ndarray, # (p,) the known timestamps
+                     xy_known:np.ndarray, # (p, 2) the known positions
+                    ) -> np.ndarray:
     "Fill the NaN timestamps of a guess with the known point nearest in time."
     g = guess.copy()
     miss = np.isnan(g[:, 0])
@@ -124,8 +140,14 @@ def _fill_from_known(guess:np.ndarray, t_known:np.ndarray, xy_known:np.ndarray) 
         g[miss] = xy_known[j]
     return g
 
-def reconstruction_attack(X:np.ndarray, R:np.ndarray, weights:np.ndarray|None=None, p:int=4,
-                          rng:np.random.Generator|None=None, known:np.ndarray|None=None) -> dict:
+# %% ../nbs/07_attacks.ipynb #63477682
+def reconstruction_attack(X:np.ndarray, # (N, T, 2) original trajectories (the targets)
+                          R:np.ndarray, # (M, T, 4) published records
+                          weights:np.ndarray|None=None, # (M,) copies of each record; None: one each
+                          p:int=4, # known points per target
+                          rng:np.random.Generator|None=None, # draws the known timestamps
+                          known:np.ndarray|None=None, # (N, p) known timestamps, instead of drawing them
+                         ) -> dict:
     "Mean distance (m) from the attacker's best-guess trajectory to the truth, with the release and without it."
     X, R = np.asarray(X, float), np.asarray(R, float)
     N, T = X.shape[:2]

@@ -11,8 +11,8 @@ from .core import validate_boxes, epoch_ns
 
 # %% auto #0
 __all__ = ['TRAJECTORY_READINGS', 'directed_hausdorff_distance', 'hausdorff', 'points_to_array', 'trajectory_distance_matrix',
-           'dataset_hausdorff', 'random_range_queries', 'range_query_counts', 'range_query_distortion', 'granularity',
-           'summarize', 'mae', 'rmse', 'mape']
+           'dataset_hausdorff', 'hausdorff_readings', 'random_range_queries', 'range_query_counts',
+           'range_query_distortion', 'granularity', 'summarize', 'mae', 'rmse', 'mape']
 
 # %% ../nbs/04_metrics.ipynb #e590d8cf
 def _as_points(a, name):
@@ -52,8 +52,9 @@ def points_to_array(points:pd.DataFrame, # a points table where every uid has on
     return p["uid"].to_numpy()[::len(times)], times, X
 
 # %% ../nbs/04_metrics.ipynb #806e6542
-TRAJECTORY_READINGS = ("mean_step", "vector")
+TRAJECTORY_READINGS = ("mean_step", "vector")   # the two readings of the distance between two trajectories
 
+# %% ../nbs/04_metrics.ipynb #a7515cd3
 def trajectory_distance_matrix(D, # trajectories (n, T, 2), metres
                                E, # trajectories (m, T, 2) on the same T timestamps
                                chunk:int=256, # rows of D per block (bounds memory at chunk * m * T)
@@ -84,6 +85,27 @@ def dataset_hausdorff(D, # trajectories (n, T, 2), e.g. the real data
     if how == "max": return float(max(a.max(), b.max()))
     if how == "mean": return float((a.mean() + b.mean()) / 2)
     raise ValueError(f"how must be 'max' or 'mean', got {how!r}")
+
+# %% ../nbs/04_metrics.ipynb #ee458f62
+def hausdorff_readings(D, # trajectories (n, T, 2), the real data
+                       E, # trajectories (m, T, 2), a release's paths
+                       weights=None, # (m,) copies of each path of E; paths with 0 copies are left out; None: every path counts
+                      ) -> dict:
+    "Both Hausdorff readings (mean per-step distance; the trajectory as one vector), each as max and mean of the directed minima."
+    E = np.asarray(E, float)
+    if weights is not None:
+        w = np.asarray(weights, float)
+        if w.shape != (len(E),): raise ValueError(f"weights must have one entry per path of E ({len(E)}), got shape {w.shape}")
+        E = E[w > 0]
+    out = {}
+    for reading in TRAJECTORY_READINGS:
+        if len(E) == 0:
+            out[f"hausdorff_{reading}_max"] = out[f"hausdorff_{reading}_mean"] = float("nan"); continue
+        M = trajectory_distance_matrix(D, E, reading=reading)
+        a, b = M.min(1), M.min(0)
+        out[f"hausdorff_{reading}_max"] = float(max(a.max(), b.max()))
+        out[f"hausdorff_{reading}_mean"] = float((a.mean() + b.mean()) / 2)
+    return out
 
 # %% ../nbs/04_metrics.ipynb #a0917ec0
 def random_range_queries(n:int, # number of queries
