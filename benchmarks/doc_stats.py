@@ -1,5 +1,6 @@
 """Documentation counts of issue 10, for the whole package: share of exported notebook cells holding more than one
-top-level definition, exported functions over 60 lines, and docment coverage of user-facing functions.
+top-level definition, exported functions over 60 lines, and docment coverage of user-facing functions (in total, and
+per module: the callables lacking docments).
 Run: .venv/bin/python benchmarks/doc_stats.py"""
 import ast, importlib, inspect, json, pathlib
 from fastcore.docments import docments
@@ -50,6 +51,45 @@ def docment_coverage():
             if n_doc < len(ps): missing.append((f"{f.stem}.{name}", len(ps) - n_doc))
     return tot, doc, missing
 
+def user_facing(mod):
+    """(name, callable) of the user-facing callables of module `mod`: every public name of its `__all__` defined in it
+    (re-exports are counted where they are defined) that is a function (lru_cache'd ones unwrapped) or a class (its
+    constructor), and every public method of those classes (`@patch`ed ones included; properties are not called)."""
+    out = []
+    for name in getattr(mod, "__all__", []):
+        obj = getattr(mod, name, None)
+        if name.startswith("_") or obj is None or getattr(obj, "__module__", None) != mod.__name__: continue
+        fn = inspect.unwrap(obj) if callable(obj) and not inspect.isclass(obj) else obj
+        if inspect.isfunction(fn): out.append((name, fn))
+        elif inspect.isclass(obj):
+            out.append((name, obj))
+            out += [(f"{name}.{m}", v) for m, v in vars(obj).items() if not m.startswith("_") and inspect.isfunction(v)]
+    return out
+
+def undocumented(obj):
+    "(parameters, undocumented ones) of callable `obj` (`self`/`cls` not counted); None when it has no readable signature or source."
+    try: ps = [k for k in inspect.signature(obj).parameters if k not in ("self", "cls")]
+    except (TypeError, ValueError): return None
+    if not ps: return [], []
+    try: d = docments(obj)
+    except Exception: return ps, ps
+    return ps, [k for k in ps if d.get(k) is None]
+
+def module_docment_gaps():
+    "Per module: (user-facing callables with parameters, those lacking a docment for some parameter, params, undocumented params, names lacking)."
+    rows = {}
+    for f in sorted((ROOT/"trajstudy").glob("*.py")):
+        if f.name.startswith("_"): continue
+        mod = importlib.import_module(f"trajstudy.{f.stem}")
+        n = lack = ps_n = und_n = 0; names = []
+        for name, obj in user_facing(mod):
+            r = undocumented(obj)
+            if r is None or not r[0]: continue
+            n += 1; ps_n += len(r[0]); und_n += len(r[1])
+            if r[1]: lack += 1; names.append(f"{name} ({len(r[1])}/{len(r[0])})")
+        rows[f.stem] = (n, lack, ps_n, und_n, names)
+    return rows
+
 if __name__ == "__main__":
     cells = exported_cells()
     multi = [c for c in cells if c[1] > 1]
@@ -61,3 +101,11 @@ if __name__ == "__main__":
     print(f"docment coverage of user-facing function parameters: {doc}/{tot} ({100*doc/max(tot,1):.1f}%); "
           f"functions with undocumented parameters: {len(missing)}")
     for n, k in sorted(missing, key=lambda x: -x[1])[:15]: print(f"  {n}: {k} undocumented")
+    rows = module_docment_gaps()
+    t = [sum(r[i] for r in rows.values()) for i in range(4)]
+    print(f"\nuser-facing callables (exported functions, classes' constructors, public methods of exported classes) with parameters: "
+          f"{t[0]}; lacking a docment for some parameter: {t[1]} ({100*t[1]/max(t[0],1):.1f}%); parameters documented: "
+          f"{t[2]-t[3]}/{t[2]} ({100*(t[2]-t[3])/max(t[2],1):.1f}%)")
+    print(f"{'module':<16}{'callables':>10}{'lacking':>9}{'params':>8}{'undoc':>7}  lacking (undocumented/params)")
+    for m, (n, lack, ps_n, und_n, names) in rows.items():
+        print(f"{m:<16}{n:>10}{lack:>9}{ps_n:>8}{und_n:>7}  {', '.join(names)}")

@@ -141,3 +141,16 @@ def test_ledger_relation_and_release_ready():
     a.charge("study draw", 0.1, sampler="numpy")
     assert a.sound and not a.release_ready
     with pytest.raises(ValueError, match="compose"): PrivacyLedger("one window").extend(a)
+
+def test_empty_ledger_is_not_release_ready():
+    "A ledger with nothing planned, or only ε = δ = 0 steps (nothing spent), says so and is never release ready."
+    planned = PrivacyLedger()
+    assert planned.empty and planned.sound and not planned.release_ready
+    assert "EMPTY" in repr(planned) and "release ready" not in repr(planned)
+    assert "**empty**" in planned._repr_markdown_() and "release ready" not in planned._repr_markdown_()
+    spent0 = PrivacyLedger(); spent0.charge("public grid", 0.0, sampler="opendp")
+    assert spent0.empty and not spent0.release_ready and spent0.verdict().startswith("NOTHING SPENT")
+    leak = PrivacyLedger(); leak.charge("paper: free", 0.0, sound=False)
+    assert not leak.empty and leak.verdict() == "NOT SOUND"       # an unsound ε = 0 step is not "nothing spent"
+    spent0.charge("laplace", 0.5, sensitivity=1, scale=2.0, sampler="opendp")
+    assert not spent0.empty and spent0.release_ready and spent0.verdict() == "release ready"

@@ -532,9 +532,8 @@ class Release:
 
     def __repr__(self):
         led = self.ledger
-        verdict = "release ready" if led.release_ready else ("sound, study sampler" if led.sound else "NOT SOUND")
         return (f"Release({self.params.get('method', '?')} {self.params.get('mode', '?')}: {len(self.counts)} generalized trajectories, "
-                f"{self.n_published} published copies, T={self.paths.shape[1]}; eps={led.eps:.4g}, delta={led.delta:.3g}; {verdict})")
+                f"{self.n_published} published copies, T={self.paths.shape[1]}; eps={led.eps:.4g}, delta={led.delta:.3g}; {led.verdict()})")
 
     def _repr_markdown_(self):
         head = self.counts.head(8)

@@ -381,8 +381,23 @@ PrivacyLedger.eps = property(lambda self: self.total()[0], doc="Composed epsilon
 PrivacyLedger.delta = property(lambda self: self.total()[1], doc="Composed delta.")
 PrivacyLedger.sound = property(lambda self: all(c.sound for c in self.charges),
                                doc="Accounting valid: no step leaks more than it is charged.")
-PrivacyLedger.release_ready = property(lambda self: self.sound and all(c.sampler in SECURE_SAMPLERS for c in self.charges),
-                                       doc="Fit for a real release: sound, and every draw from a secure sampler.")
+
+# %% ../nbs/03_privacy.ipynb #ca774fbd
+PrivacyLedger.empty = property(lambda self: self.sound and self.total() == (0.0, 0.0),
+                               doc="Nothing to vouch for: no charge recorded (nothing planned), or only sound steps at ε = δ = 0 (nothing spent).")
+PrivacyLedger.release_ready = property(lambda self: self.sound and not self.empty and all(c.sampler in SECURE_SAMPLERS for c in self.charges),
+                                       doc="Fit for a real release: sound, something spent, and every draw from a secure sampler.")
+
+# %% ../nbs/03_privacy.ipynb #649fea07
+@patch
+def verdict(self:PrivacyLedger, markdown:bool=False, # bold the warnings, as the ledger's table shows them
+           ) -> str:
+    "The ledger's state in words: not sound; empty (nothing planned); nothing spent (ε = δ = 0); release ready; or sound with the study sampler."
+    if not self.sound: return "**not sound**" if markdown else "NOT SOUND"
+    if not self.charges: return ("**empty**" if markdown else "EMPTY") + ": nothing charged, no release to vouch for"
+    if self.empty: return ("**nothing spent**" if markdown else "NOTHING SPENT") + ": every charge is ε = δ = 0"
+    if self.release_ready: return "release ready"
+    return "sound; study sampler, not for release" if markdown else "sound, study sampler"
 
 # %% ../nbs/03_privacy.ipynb #da96a115
 def _fmt(v, nd=4):
@@ -410,8 +425,7 @@ def summary(self:PrivacyLedger) -> pd.DataFrame:
 @patch
 def __repr__(self:PrivacyLedger):
     e, d = self.total()
-    verdict = "release ready" if self.release_ready else ("sound, study sampler" if self.sound else "NOT SOUND")
-    return f"PrivacyLedger({self.unit}, {self.relation}: eps={e:.4g}, delta={d:.3g}; {len(self.charges)} charges; {verdict})"
+    return f"PrivacyLedger({self.unit}, {self.relation}: eps={e:.4g}, delta={d:.3g}; {len(self.charges)} charges; {self.verdict()})"
 
 # %% ../nbs/03_privacy.ipynb #9eef8630
 @patch
@@ -421,5 +435,4 @@ def _repr_markdown_(self:PrivacyLedger):
     rows = ["| step | n | ε each | ε | δ | noise scale | sampler | sound |", "|---|---|---|---|---|---|---|---|"]
     for r in s.to_dict("records"):
         rows.append(f"| {r['mechanism']} | {r['n']} | {_fmt(r['eps each'])} | {_fmt(r['eps'])} | {_fmt(r['delta'], 3)} | {_fmt(r['scale'])} | {r['sampler']} | {'yes' if r['sound'] else '**NO**'} |")
-    verdict = "release ready" if self.release_ready else ("sound; study sampler, not for release" if self.sound else "**not sound**")
-    return f"**Privacy ledger** — unit: {self.unit}; relation: {self.relation}; total ε = {e:.4g}, δ = {d:.3g}; {verdict}\n\n" + "\n".join(rows)
+    return f"**Privacy ledger** — unit: {self.unit}; relation: {self.relation}; total ε = {e:.4g}, δ = {d:.3g}; {self.verdict(markdown=True)}\n\n" + "\n".join(rows)
