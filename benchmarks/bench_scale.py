@@ -1,28 +1,40 @@
-"""Scaling curves on the SYNTHETIC city: generation, resampling, Hilbert and DPR release time, and whether sound releases are useful.
+"""Scaling curves on the SYNTHETIC city: generation, resampling, Hilbert and DPR release time, and the N at which
+sound releases first beat publishing nothing.
 
-    .venv/bin/python benchmarks/bench_scale.py [--sizes 1000 2000 5000 10000] [--eps 1 10 50] [--k 20 500] [--reps 2]
+    .venv/bin/python benchmarks/bench_scale.py [--sizes 1000 2000 5000 10000 20000] [--eps 1 10 50]
+        [--areas 2 4 8 32] [--time-k 200] [--reps 2] [--queries 300] [--out FILE.csv]
 
-Data: `trajstudy.synthetic.synthetic_city(n, days=1, seed)` for each size n (generated here, not read from the cache,
-so that its time is measured), every car on the DP paper's time grid (one position every 10 minutes, 06:00-12:00,
+Data: `load("synthetic-city", vehicles=n, seed=seed)` for each size n (generated here with the cache off, so that its
+time is measured; then checked by `validate_points` and the `SensorSeries` checks once more), every car on the DP paper's time grid (one position every 10 minutes, 06:00-12:00,
 36 steps: `trajstudy.data.resample_grid`) inside the city's public box. Releases use the study sampler
 (`secure=False`, numpy from a seeded rng; the ledger says "not for release"), sound mode, on the public box.
 
-For each size it prints the time of each stage, the release time ratio DPR/Hilbert, and for each k and eps the
-number of released copies and the PSI range-query distortion (r = 1000 m, 2 h windows, sanity bound 1% of N, as in
-nbs/eval/10_hilbert_dp.ipynb) beside an empty release's. Then the growth exponent b of each stage (time ~ N^b, a
-least-squares fit on log-log over the sizes). All times are from this one run. Writes nothing.
-The data are synthetic: these curves are about scale, not about any real city.
+Stage times: generation, resampling, and one release of each method at a fixed k (`--time-k`, eps = the last of
+`--eps`; best of `--reps`), with the ratio DPR/Hilbert and the growth exponent b of each stage (time ~ N^b, a
+least-squares fit on log-log over the sizes).
+
+Utility: for every size, method, eps and number of areas per time step A (k = N // A: the partition's k grows with
+N, so the areas keep their size in trajectories), `--reps` seeded releases, their published copies and the mean PSI
+range-query distortion (r = 1000 m, 2 h windows, sanity bound 1% of N, as in nbs/eval/10_hilbert_dp.ipynb) beside
+an empty release's, and the paired per-query gain over it. Then, per method and eps, the smallest N at which some A
+beats the empty release (gain > 2 standard errors) and the smallest at which some A halves its distortion. All times are
+from this one run; `--out` also writes the utility table as CSV. The data are synthetic: these curves are about
+scale, not about any real city.
 """
 import argparse
+import dataclasses
 import time
 
 import numpy as np
 import pandas as pd
 
 from trajstudy import dpr, hilbert_dp
-from trajstudy.data import resample_grid
+from trajstudy.core import validate_points
+from trajstudy.data import resample_grid, synthetic_city_cached
 from trajstudy.metrics import random_range_queries, range_query_counts, range_query_distortion
 from trajstudy.synthetic import synthetic_city
+
+METHODS = {"hilbert": hilbert_dp.publish, "dpr": dpr.publish}
 
 
 def growth_exponent(n, t):
@@ -30,72 +42,116 @@ def growth_exponent(n, t):
     return float(np.polyfit(np.log(np.asarray(n, float)), np.log(np.asarray(t, float)), 1)[0])
 
 
+def city_grid(n, seed):
+    "Generate a city of n cars as `load('synthetic-city')` does (cache off), check it, grid it: (X, times, box, generate_s, resample_s)."
+    t0 = time.perf_counter()
+    city = synthetic_city_cached(n, days=1, seed=seed, cache=False)
+    t_gen = time.perf_counter() - t0
+    again = validate_points(city.points)                         # the registry's checks, once more
+    assert len(again) == len(city.points) and again.attrs["n_duplicates_dropped"] == 0 and city.points.attrs["synthetic"]
+    dataclasses.replace(city.speeds)                             # SensorSeries.__post_init__: shapes, mask, graph, coordinates
+    assert city.speeds.missing_rate == 0 and "SYNTHETIC" in city.speeds.name
+    t0 = time.perf_counter()
+    g = resample_grid(city.points, freq="10min", start="06:00", end="12:00", max_stale="2h")
+    G = hilbert_dp.public_grid(hilbert_dp.keep_inside(g, city.box), city.box)
+    return G.xy, G.times, city.box, t_gen, time.perf_counter() - t0
+
+
+def release_time(X, box, eps, k, reps, seed):
+    "Best-of-`reps` seconds of one sound release per method."
+    out = {}
+    for m, publish in METHODS.items():
+        best = np.inf
+        for r in range(reps):
+            rng = np.random.default_rng(np.random.SeedSequence([seed, len(X), r, 7]))
+            t0 = time.perf_counter()
+            publish(X, eps, k, bounds=box, rng=rng, secure=False, mode="sound")
+            best = min(best, time.perf_counter() - t0)
+        out[f"{m}_s"] = best
+    return out
+
+
+def utility_rows(X, times, box, a, seed):
+    "One row per (method, eps, areas per step): copies published, PSI distortion (mean over reps), its paired gain over an empty release."
+    queries = random_range_queries(a.queries, X, times, 1000.0, "2h", np.random.default_rng(seed))
+    truth = range_query_counts(X, times, queries, "psi")
+    sanity = max(1.0, 0.01 * len(X))
+    d_empty = range_query_distortion(truth, np.zeros_like(truth), sanity)       # per query
+    rows = []
+    for m, publish in METHODS.items():
+        for eps in a.eps:
+            for A in a.areas:
+                k = max(2, len(X) // A)
+                pub, d_rel = [], []
+                for r in range(a.reps):
+                    rng = np.random.default_rng(np.random.SeedSequence([seed, len(X), r, int(eps * 1000), A, len(m)]))
+                    rel = publish(X, eps, k, bounds=box, rng=rng, secure=False, mode="sound")
+                    w = rel.counts["n_copies"].to_numpy().astype(float)
+                    ans = range_query_counts(rel.paths, times, queries, "psi", weights=w) if w.sum() else np.zeros_like(truth)
+                    pub.append(rel.n_published); d_rel.append(range_query_distortion(truth, ans, sanity))
+                gain = d_empty - np.mean(d_rel, axis=0)                               # paired per query
+                se = float(gain.std(ddof=1) / np.sqrt(len(gain)))
+                rows.append({"N": len(X), "method": m, "eps": eps, "areas_per_step": A, "k": k, "published": float(np.mean(pub)),
+                             "psi_distortion": float(np.mean(d_rel)), "empty_release": float(d_empty.mean()), "gain": float(gain.mean()),
+                             "gain_se": se, "beats_empty": float(gain.mean()) > 2 * se,
+                             "halves_empty": float(np.mean(d_rel)) <= 0.5 * float(d_empty.mean())})
+    return rows
+
+
+def first_n(q, col):
+    "Per method and eps: the smallest N with a configuration satisfying `col` (the one with the largest gain there)."
+    rows = []
+    for (m, eps), d in q.groupby(["method", "eps"]):
+        hit = d[d[col]].sort_values(["N", "gain"], ascending=[True, False])
+        h = hit.iloc[0] if len(hit) else None
+        rows.append({"method": m, "eps": eps, f"first_N_{col}": None if h is None else int(h["N"]),
+                     "areas_per_step": None if h is None else int(h["areas_per_step"]), "published": None if h is None else h["published"],
+                     "psi_distortion": None if h is None else h["psi_distortion"], "empty_release": None if h is None else h["empty_release"],
+                     "largest_N_tried": int(d["N"].max())})
+    return pd.DataFrame(rows)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 5000, 10000])
-    ap.add_argument("--eps", type=float, nargs="+", default=[1.0, 10.0, 50.0])
-    ap.add_argument("--k", type=int, nargs="+", default=[20, 500], help="k values; release times are timed at the first")
-    ap.add_argument("--reps", type=int, default=2, help="releases per (size, method, eps); the time is the best of them")
-    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 5000, 10000, 20000], help="numbers of cars")
+    ap.add_argument("--eps", type=float, nargs="+", default=[1.0, 10.0, 50.0], help="privacy budgets; release times at the last")
+    ap.add_argument("--areas", type=int, nargs="+", default=[2, 4, 8, 32], help="areas per time step A (k = N // A)")
+    ap.add_argument("--time-k", type=int, default=200, help="k of the timed releases (fixed over N, as in the paper's Fig 10)")
+    ap.add_argument("--reps", type=int, default=2, help="seeded releases per configuration (utility: mean; time: best)")
+    ap.add_argument("--queries", type=int, default=300, help="random PSI range queries per size")
     ap.add_argument("--seed", type=int, default=20261123)
+    ap.add_argument("--out", help="write the utility table to this CSV file")
     a = ap.parse_args(argv)
-    methods = {"hilbert": hilbert_dp.publish, "dpr": dpr.publish}
     warm = synthetic_city(100, days=1, seed=1)          # compile numba kernels and load uxsim before anything is timed
     Gw = hilbert_dp.public_grid(hilbert_dp.keep_inside(resample_grid(warm.points), warm.box), warm.box)
-    for publish in methods.values(): publish(Gw.xy, 10.0, a.k[0], bounds=warm.box, rng=np.random.default_rng(0), secure=False)
+    for publish in METHODS.values(): publish(Gw.xy, 10.0, 10, bounds=warm.box, rng=np.random.default_rng(0), secure=False)
     stages, quality = [], []
     for n in a.sizes:
-        t0 = time.perf_counter()
-        city = synthetic_city(n, days=1, seed=a.seed)
-        t_gen = time.perf_counter() - t0
-        box = city.box
-        t0 = time.perf_counter()
-        g = resample_grid(city.points, freq="10min", start="06:00", end="12:00", max_stale="2h")
-        G = hilbert_dp.public_grid(hilbert_dp.keep_inside(g, box), box)
-        t_grid = time.perf_counter() - t0
-        X, times = G.xy, G.times
-        del city, g
-        rng_q = np.random.default_rng(a.seed)
-        queries = random_range_queries(a.queries, X, times, 1000.0, "2h", rng_q)
-        truth = range_query_counts(X, times, queries, "psi")
-        sanity = max(1.0, 0.01 * len(X))
-        empty = float(range_query_distortion(truth, np.zeros_like(truth), sanity).mean())
-        row = {"N": len(X), "generate_s": t_gen, "resample_s": t_grid}
-        for m, publish in methods.items():
-            best = np.inf
-            for k in a.k:
-                for eps in a.eps:
-                    for r in range(a.reps if k == a.k[0] else 1):
-                        rng = np.random.default_rng(np.random.SeedSequence([a.seed, n, r, int(eps * 1000), k]))
-                        t0 = time.perf_counter()
-                        rel = publish(X, eps, k, bounds=box, rng=rng, secure=False, mode="sound")
-                        best = min(best, time.perf_counter() - t0) if (eps == a.eps[-1] and k == a.k[0]) else best
-                        if r == 0:
-                            w = rel.counts["n_copies"].to_numpy().astype(float)
-                            ans = range_query_counts(rel.paths, times, queries, "psi", weights=w) if len(w) else np.zeros_like(truth)
-                            d = float(range_query_distortion(truth, ans, sanity).mean())
-                            quality.append({"N": len(X), "method": m, "k": k, "areas_per_step": len(X) // k, "eps": eps,
-                                            "published": rel.n_published, "distinct": int((w > 0).sum()), "psi_distortion": d,
-                                            "empty_release": empty, "beats_empty": d < empty})
-            row[f"{m}_s"] = best
+        X, times, box, t_gen, t_grid = city_grid(n, a.seed)
+        row = {"N": len(X), "generate_s": t_gen, "resample_s": t_grid, **release_time(X, box, a.eps[-1], a.time_k, a.reps, a.seed)}
         stages.append(row)
+        quality += utility_rows(X, times, box, a, a.seed)
         print(f"N={len(X)}: generated in {t_gen:.1f} s, grid {t_grid:.1f} s, hilbert {row['hilbert_s']:.2f} s, dpr {row['dpr_s']:.2f} s", flush=True)
     st = pd.DataFrame(stages)
     st["dpr/hilbert"] = st["dpr_s"] / st["hilbert_s"]
     q = pd.DataFrame(quality)
     pd.set_option("display.width", 200)
-    print(f"\nSYNTHETIC city, stage times (release: best of {a.reps} at eps={a.eps[-1]}, k={a.k[0]}, sound mode, study sampler)")
+    print(f"\nSYNTHETIC city, stage times (release: best of {a.reps} at eps={a.eps[-1]}, k={a.time_k}, sound mode, study sampler)")
     print(st.round(3).to_string(index=False))
-    print(f"\nsound releases: copies published and PSI distortion (r=1000 m, 2 h, {a.queries} queries) vs an empty release")
+    print(f"\nsound releases (mean of {a.reps}): copies published and PSI distortion (r=1000 m, 2 h, {a.queries} queries) vs an empty release")
     print(q.round(3).to_string(index=False))
     if len(st) > 1:
         print("\ngrowth exponents b (time ~ N^b over N = " + ", ".join(map(str, st["N"])) + "):")
         for c in ("generate_s", "resample_s", "hilbert_s", "dpr_s"):
             print(f"  {c[:-2]:>9}: b = {growth_exponent(st['N'], st[c]):.2f}   (x{st[c].iat[-1] / st[c].iat[0]:.1f} for N x{st['N'].iat[-1] / st['N'].iat[0]:.0f})")
-    for m in methods:
-        d = q[(q["method"] == m) & q["beats_empty"]]
-        first = d.sort_values(["k", "eps", "N"]).groupby(["k", "eps"])["N"].min().to_dict()
-        print(f"sound {m}: smallest N beating an empty release on PSI, per (k, eps): {first or 'none at these sizes'}")
+    print(f"\nsmallest N at which a sound release (some A of {a.areas}) beats an empty release on PSI distortion "
+          "(paired gain over the queries > 2 standard errors; shown: the A with the largest gain):")
+    print(first_n(q, "beats_empty").round(3).to_string(index=False))
+    print(f"\nsmallest N at which a sound release (some A of {a.areas}) has at most half the empty release's PSI distortion:")
+    print(first_n(q, "halves_empty").round(3).to_string(index=False))
+    if a.out:
+        q.to_csv(a.out, index=False)
+        print(f"wrote {a.out}")
 
 
 if __name__ == "__main__":
