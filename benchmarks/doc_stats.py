@@ -71,7 +71,7 @@ def undocumented(obj):
     try: ps = [k for k in inspect.signature(obj).parameters if k not in ("self", "cls")]
     except (TypeError, ValueError): return None
     if not ps: return [], []
-    try: d = docments(obj)
+    try: d = docments(obj, args_kwargs=True)          # a `**kwargs` docment counts too (fastcore skips it by default)
     except Exception: return ps, ps
     return ps, [k for k in ps if d.get(k) is None]
 

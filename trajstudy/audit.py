@@ -40,8 +40,10 @@ def cp_upper(k, # number of successes
     return float(out) if out.ndim == 0 else out
 
 # %% ../nbs/05_audit.ipynb #3b0bcb39
-def eps_lower_bound(k_d, n_d, # event count and runs on D
-                    k_dp, n_dp, # event count and runs on D'
+def eps_lower_bound(k_d, # event count on D
+                    n_d, # runs on D
+                    k_dp, # event count on D'
+                    n_dp, # runs on D'
                     delta:float=0.0, # the mechanism's claimed delta, subtracted from the larger side
                     alpha:float=0.05, # error probability of each one-sided bound
                     direction:str="both", # "D>D'", "D'>D" or "both"
@@ -186,7 +188,8 @@ def select_event(F_d:np.ndarray, # phase-1 feature matrices on D and D'
     return cands[k][0], direction, float(max(fwd[k], bwd[k])), float(pd_[k]), float(pdp_[k])
 
 # %% ../nbs/05_audit.ipynb #c3fe5b19
-def fit_score(F_d:np.ndarray, F_dp:np.ndarray, # training feature matrices on D and D'
+def fit_score(F_d:np.ndarray, # training feature matrix of the runs on D (runs x features)
+              F_dp:np.ndarray, # training feature matrix of the runs on D'
              ):
     "A logistic-regression score on standardized features (NaN -> 0), as a function of a feature matrix."
     from sklearn.linear_model import LogisticRegression
@@ -201,14 +204,16 @@ def fit_score(F_d:np.ndarray, F_dp:np.ndarray, # training feature matrices on D 
 class AuditResult:
     "Outcome of a two-phase audit: chosen pair and event, phase-2 counts, the Clopper-Pearson bound and the verdict."
     pair: int            # index of the chosen neighbour pair
-    event: Event
+    event: Event         # the event (feature threshold) phase 1 chose
     direction: str       # "D>D'": the event is more likely on D
-    k_d: int; n_d: int   # phase-2 count and runs on D
-    k_dp: int; n_dp: int # on D'
+    k_d: int             # phase-2 count of the event on D
+    n_d: int             # phase-2 runs on D
+    k_dp: int            # phase-2 count of the event on D'
+    n_dp: int            # phase-2 runs on D'
     bound: float         # Clopper-Pearson lower bound on eps (confidence 1 - 2 alpha)
-    claimed_eps: float
-    delta: float
-    alpha: float
+    claimed_eps: float   # the ledger's eps the audit tests
+    delta: float         # the ledger's delta
+    alpha: float         # error probability of each one-sided bound
     planned: float       # phase-1 planned bound of the chosen event
     pair_planned: list = field(default_factory=list)  # phase-1 planned bound of every candidate pair
 
@@ -247,7 +252,8 @@ def run_many(mechanism, # mechanism(data, rng) -> output, or mechanism(data, n, 
 
 # %% ../nbs/05_audit.ipynb #b1934cf1
 def audit(mechanism, # mechanism(data, rng) -> output (or mechanism(data, n, rng) -> n outputs if batched)
-          D=None, Dp=None, # one neighbouring pair, or
+          D=None, # one neighbouring dataset of a pair, or None with `pairs`
+          Dp=None, # its neighbour (one unit added, removed or replaced)
           *, pairs:list|None=None, # candidate pairs [(D, Dp), ...]; phase 1 keeps the worst
           features:dict, # name -> function of one output returning a number
           claimed_eps:float, # the ledger's a-priori eps

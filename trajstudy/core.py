@@ -18,7 +18,9 @@ __all__ = ['EARTH_RADIUS_M', 'POINT_COLUMNS', 'BOX_COLUMNS', 'project_local', 'u
 EARTH_RADIUS_M = 6_371_008.8
 POINT_COLUMNS = ("uid", "t", "lat", "lon", "x", "y")
 
-def project_local(lat, lon, origin:tuple|None=None # (lat0, lon0) in degrees; the median position if None
+def project_local(lat, # latitudes, degrees (scalar or array)
+                  lon, # longitudes, degrees, as many as `lat`
+                  origin:tuple|None=None, # (lat0, lon0) in degrees; the median position if None
                  ):
     "Project WGS 84 degrees to local metres; returns `(x, y, origin)`."
     lat = np.asarray(lat, dtype=float); lon = np.asarray(lon, dtype=float)
@@ -31,7 +33,9 @@ def project_local(lat, lon, origin:tuple|None=None # (lat0, lon0) in degrees; th
     return x, y, (float(lat0), float(lon0))
 
 # %% ../nbs/00_core.ipynb #06d6ffde
-def unproject_local(x, y, origin:tuple # (lat0, lon0) used by `project_local`
+def unproject_local(x, # local x (east), metres
+                    y, # local y (north), metres
+                    origin:tuple, # (lat0, lon0) used by `project_local`
                    ):
     "Inverse of `project_local`: local metres back to `(lat, lon)` degrees."
     lat0, lon0 = origin
@@ -43,10 +47,10 @@ def unproject_local(x, y, origin:tuple # (lat0, lon0) used by `project_local`
 @dataclass(frozen=True)
 class PublicBox:
     "A public box in WGS 84 degrees (from the user or a documented public source, never from the data)."
-    lat_min: float
-    lat_max: float
-    lon_min: float
-    lon_max: float
+    lat_min: float  # southern edge, degrees
+    lat_max: float  # northern edge, degrees (> lat_min)
+    lon_min: float  # western edge, degrees
+    lon_max: float  # eastern edge, degrees (> lon_min)
     source: str = "" # where the box comes from (a public document, a landmark), for the record
 
     def __post_init__(self):
@@ -62,7 +66,8 @@ class PublicBox:
         return ((self.lat_min + self.lat_max) / 2, (self.lon_min + self.lon_max) / 2)
 
 # %% ../nbs/00_core.ipynb #44b567d7
-def box_around(lat:float, lon:float, # a public point (a landmark), degrees
+def box_around(lat:float, # latitude of a public point (a landmark), degrees
+               lon:float, # its longitude, degrees
                half_width_m:float, # half the side of the square, metres
                source:str="", # what the point is
               ) -> PublicBox:
@@ -173,7 +178,7 @@ def make_points(uid, # user (trajectory) id of each sample
                 lon, # longitude, degrees
                 tz:str|None=None, # timezone of naive times, e.g. "Europe/Paris"; aware times are kept
                 origin:tuple|None=None, # projection origin (lat0, lon0); None: kept from attrs or the median
-                **extra,
+                **extra, # further columns of the table (e.g. `speed=...`), kept as given
                ) -> pd.DataFrame:
     "Build and validate a points table from columns."
     return validate_points(pd.DataFrame({"uid": uid, "t": t, "lat": lat, "lon": lon, **extra}), tz=tz, origin=origin)
@@ -185,12 +190,12 @@ class TrajArrays:
     uids: np.ndarray      # (U,) user ids in order
     offsets: np.ndarray   # (U+1,) int64 row offsets per user
     t: np.ndarray         # (n,) int64 ns since the epoch, UTC
-    lat: np.ndarray
-    lon: np.ndarray
+    lat: np.ndarray       # (n,) degrees
+    lon: np.ndarray       # (n,) degrees
     x: np.ndarray         # (n,) metres
-    y: np.ndarray
-    tz: str = "UTC"
-    origin: tuple = (0.0, 0.0)
+    y: np.ndarray         # (n,) metres
+    tz: str = "UTC"       # timezone the times are shown in
+    origin: tuple = (0.0, 0.0) # (lat0, lon0) of the local projection of x, y
 
     @classmethod
     def from_points(cls,
@@ -266,13 +271,13 @@ class SensorSeries:
     "Values of N sensors over T time steps, with a missing-value mask and a sensor graph."
     values: np.ndarray              # (T, N) float, NaN where not observed
     mask: np.ndarray                # (T, N) bool, True where observed
-    timestamps: pd.DatetimeIndex    # (T,)
-    node_ids: np.ndarray            # (N,)
+    timestamps: pd.DatetimeIndex    # (T,) the time of each step
+    node_ids: np.ndarray            # (N,) the sensors' ids
     coords: np.ndarray              # (N, 2): (lat, lon) degrees, or (x, y) metres if coord_kind == "xy"
     adjacency: np.ndarray           # (N, N) non-negative weights
-    name: str = ""
-    unit: str = ""
-    coord_kind: str = "latlon"
+    name: str = ""                  # the dataset's name, e.g. "metr-la"
+    unit: str = ""                  # the unit of the values, e.g. "mph"
+    coord_kind: str = "latlon"      # "latlon" (coords in degrees) or "xy" (metres)
 
     def __post_init__(self):
         v, m = np.asarray(self.values, dtype=float), np.asarray(self.mask, dtype=bool)

@@ -29,7 +29,7 @@ class DataFile:
     path: str                     # relative to the dataset folder, as stored (may end in .xz)
     sha256: str                   # of the stored bytes
     original: str|None = None     # name of the uncompressed original, if path is an .xz of it
-    original_sha256: str|None = None
+    original_sha256: str|None = None # of the original's bytes, checked after a download
     url: str|None = None          # public source of the original bytes (None: not downloadable)
 
 # %% ../nbs/02_data.ipynb #914d4a60
@@ -73,18 +73,18 @@ def tree_sha256(folder:Path, # the folder
 @dataclass
 class Dataset:
     "A registered dataset: provenance, files, and its loader."
-    name: str
-    folder: str
+    name: str                     # the registry key, e.g. "shanghai-telecom" (what `load` takes)
+    folder: str                   # its folder in the data directory
     kind: str                     # "points", "sensors" or "graph"
-    description: str
-    stands_in_for: str
-    source: str
-    citation: str
-    license: str
-    files: list = field(default_factory=list)
+    description: str              # one line: what the data are
+    stands_in_for: str            # the paper's dataset it replaces here, if any
+    source: str                   # who publishes it, and where
+    citation: str                 # how to cite it
+    license: str                  # its terms of use
+    files: list = field(default_factory=list) # its `DataFile`s, with checksums
     tree: tuple|None = None       # (subfolder, tree sha256) for folders of many files
-    how_to_obtain: str = ""
-    loader: Callable|None = None
+    how_to_obtain: str = ""       # the steps to get it where it cannot be downloaded
+    loader: Callable|None = None  # the function `load(name)` calls
     public_box: PublicBox|None = None # a documented public extent (never derived from the data) for DP releases
     public_point: tuple|None = None   # (lat, lon, name) of a public landmark, e.g. to centre a smaller public square
     synthetic: bool = False           # generated on demand (no files to obtain), never a stand-in for real data
@@ -235,10 +235,10 @@ def read_tdrive(path:str|Path, # one taxi file, or a folder of them (taxi_log_20
 @dataclass
 class SensorGraph:
     "Sensors with positions and a weighted adjacency (no values)."
-    node_ids: np.ndarray
+    node_ids: np.ndarray    # (N,) the sensors' ids
     coords: np.ndarray      # (N, 2) lat, lon
     adjacency: np.ndarray   # (N, N)
-    name: str = ""
+    name: str = ""          # the dataset's name
     distances: pd.DataFrame|None = None  # road distances (from, to, distance), where published
 
 # %% ../nbs/02_data.ipynb #a7f655b3
@@ -517,8 +517,12 @@ def _read_city(path:Path):
     return SyntheticCity(pts, speeds, box, p, {**meta["info"], "cache": str(path)})
 
 # %% ../nbs/02_data.ipynb #c8b08adf
-def synthetic_city_cached(vehicles:int=1000, days:int=1, seed:int=0, cache:bool=True, # False: generate, neither read nor write the cache
-                          **kw):
+def synthetic_city_cached(vehicles:int=1000, # cars (10^3 to 10^5)
+                          days:int=1, # simulated days
+                          seed:int=0, # seed of every draw
+                          cache:bool=True, # False: generate, neither read nor write the cache
+                          **kw, # further parameters of `trajstudy.synthetic.synthetic_city` (part of the cache key)
+                         ):
     "A `trajstudy.synthetic.SyntheticCity` from the cache (sha256 checked) or generated and cached."
     from trajstudy.synthetic import synthetic_city
     params = _city_params(vehicles, days, seed, **kw)
@@ -536,7 +540,7 @@ def load_synthetic_city(vehicles:int=1000, # cars (10^3 to 10^5)
                         days:int=1, # simulated days
                         seed:int=0, # seed of every draw
                         cache:bool=True, # read/write the checked cache in the data directory
-                        **kw,
+                        **kw, # further parameters of `trajstudy.synthetic.synthetic_city`
                        ) -> pd.DataFrame:
     "SYNTHETIC: GPS points of a simulated city's commuters (see `trajstudy.synthetic.synthetic_city` for `kw`)."
     return synthetic_city_cached(vehicles, days, seed, cache, **kw).points
@@ -546,7 +550,7 @@ def load_synthetic_city_speeds(vehicles:int=1000, # cars (10^3 to 10^5)
                                days:int=1, # simulated days
                                seed:int=0, # seed of every draw
                                cache:bool=True, # read/write the checked cache in the data directory
-                               **kw,
+                               **kw, # further parameters of `trajstudy.synthetic.synthetic_city`
                               ) -> SensorSeries:
     "SYNTHETIC: 5-minute link speeds (km/h) of the same simulated city, with the road's line graph."
     return synthetic_city_cached(vehicles, days, seed, cache, **kw).speeds
@@ -619,7 +623,7 @@ def datasets() -> pd.DataFrame:
 
 # %% ../nbs/02_data.ipynb #ddf45575
 def load(name:str, # a registered dataset, e.g. "shanghai-telecom" (see `datasets()`)
-         **kwargs,
+         **kwargs, # passed to the dataset's loader (e.g. `max_users=` for the Shanghai loaders)
         ):
     "Load a registered dataset by name, validated (see `datasets()` for the names)."
     if name == "tdrive": raise FileNotFoundError("T-Drive is not available here; read your copy with trajstudy.data.read_tdrive(path)")

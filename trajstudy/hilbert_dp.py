@@ -91,7 +91,8 @@ def public_grid(trajs, # points on a common grid, an (N, T, 2) array of metres a
 from .core import keep_inside   # defined beside PublicBox; the publishers' selection on public geometry
 
 # %% ../nbs/10_hilbert_dp.ipynb #a111e693
-def hilbert_index(ix, iy, # integer cell coordinates in [0, 2**order)
+def hilbert_index(ix, # integer column of each cell, in [0, 2**order)
+                  iy, # integer row of each cell, in [0, 2**order)
                   order:int, # curve order: the grid has 2**order cells per side
                  ) -> np.ndarray:
     "Position along the Hilbert curve of order `order` of each cell `(ix, iy)` (vectorized)."

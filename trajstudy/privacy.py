@@ -277,12 +277,12 @@ def exponential_mechanism(utilities, # one score per candidate; higher is better
 @dataclass
 class Charge:
     "One planned spending of privacy budget."
-    mechanism: str
-    eps: float
-    delta: float = 0.0
-    sensitivity: float|None = None
+    mechanism: str           # what spent the budget
+    eps: float               # its epsilon
+    delta: float = 0.0       # its delta
+    sensitivity: float|None = None # the sensitivity the noise was calibrated to
     scale: float|None = None # noise scale of the step (Laplace b, Gaussian sigma, exponential 2*sensitivity/eps)
-    note: str = ""
+    note: str = ""           # anything a reader should know (e.g. the timestamp)
     block: str|None = None   # id of the parallel block this charge belongs to (None: sequential)
     branch: object = None    # branch within the block
     sampler: str = "numpy"   # "opendp" / "opacus-secure" (secure), "numpy" / "torch" (reproducible)
