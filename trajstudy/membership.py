@@ -162,6 +162,7 @@ def logan_scores(candidates, # (n, T, N) or (n, d) records to test
     "LOGAN black-box score: log-odds 'synthetic' of an MLP discriminator trained on synthetic vs reference records."
     from sklearn.neural_network import MLPClassifier
     from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
     c, s, r = window_features(candidates), window_features(synthetic), window_features(reference)
     if not c.shape[1] == s.shape[1] == r.shape[1]: raise ValueError("candidates, synthetic and reference must have the same features")
     mu, ax = _pca(r, n_components)
@@ -171,10 +172,10 @@ def logan_scores(candidates, # (n, T, N) or (n, d) records to test
     X = np.r_[feat(s)[np.arange(n) % len(s)], feat(r)[np.arange(n) % len(r)]]
     y = np.r_[np.ones(n), np.zeros(n)]
     clf = MLPClassifier((hidden, hidden), alpha=1e-3, max_iter=300, random_state=seed)
-    with warnings.catch_warnings():                           # a fixed iteration budget, by design
+    with warnings.catch_warnings(), threadpool_limits(1):    # a fixed iteration budget, by design; one BLAS thread
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
         clf.fit(X, y)
-    p = np.clip(clf.predict_proba(feat(c))[:, 1], 1e-12, 1 - 1e-12)
+        p = np.clip(clf.predict_proba(feat(c))[:, 1], 1e-12, 1 - 1e-12)
     return np.log(p) - np.log1p(-p)
 
 # %% ../nbs/09_membership.ipynb #1c7cac82
