@@ -16,11 +16,11 @@ from .paths import data_dir, download_dir
 
 # %% auto #0
 __all__ = ['REGISTRY', 'SYNTHETIC_VERSION', 'DataFile', 'ChecksumError', 'sha256_file', 'tree_sha256', 'Dataset', 'register',
-           'read_shanghai_telecom', 'load_shanghai_telecom', 'read_plt', 'load_geolife', 'read_tdrive', 'SensorGraph',
-           'load_metr_la_graph', 'load_pems_bay_graph', 'load_los_loop', 'melbourne_parking_events', 'melbourne_bays',
-           'load_melbourne_parking', 'load_sdwpf', 'load_montevideo_bus', 'synthetic_cache_key',
-           'synthetic_city_cached', 'load_synthetic_city', 'load_synthetic_city_speeds', 'missing_message',
-           'open_data_file', 'datasets', 'load', 'download', 'resample_grid', 'shanghai_grid', 'snap']
+           'missing_message', 'open_data_file', 'read_shanghai_telecom', 'load_shanghai_telecom', 'read_plt',
+           'load_geolife', 'read_tdrive', 'SensorGraph', 'load_metr_la_graph', 'load_pems_bay_graph', 'load_los_loop',
+           'melbourne_parking_events', 'melbourne_bays', 'load_melbourne_parking', 'load_sdwpf', 'load_montevideo_bus',
+           'synthetic_cache_key', 'synthetic_city_cached', 'load_synthetic_city', 'load_synthetic_city_speeds',
+           'datasets', 'load', 'download', 'resample_grid', 'shanghai_grid', 'snap']
 
 # %% ../nbs/02_data.ipynb #83c54173
 @dataclass
@@ -107,6 +107,43 @@ def register(ds:Dataset, # the dataset's description
     REGISTRY[ds.name] = ds
     return ds
 
+# %% ../nbs/02_data.ipynb #cf9819cc
+def missing_message(ds:Dataset, # the dataset
+                   ) -> str:
+    how = ds.how_to_obtain or f"run trajstudy.data.download({ds.name!r}) where you have network"
+    return (f"dataset {ds.name!r} is not in the data directory {data_dir()} (folder {ds.folder}/). {how}. "
+            f"The data directory is $TRAJSTUDY_DATA, else ../shared/data beside the checkout, else data/.")
+
+# %% ../nbs/02_data.ipynb #a7647c17
+def open_data_file(ds:Dataset, # the dataset
+                   name:str, # the file's registry name
+                   text:bool=False, # open as text (else bytes)
+                   encoding:str="utf-8", # text encoding
+                   verify:bool=True, # check the file's sha256 first (once per process)
+                  ):
+    "Open a dataset file by its registry name, stored (.xz) or original, checking its sha256."
+    f = next((f for f in ds.files if f.path == name or f.original == name), None)
+    if f is None: raise KeyError(f"{name!r} is not a file of dataset {ds.name!r}")
+    stored, orig = ds.root / f.path, (ds.root / f.original) if f.original else None
+    if stored.exists(): p, sha = stored, f.sha256
+    elif orig is not None and orig.exists(): p, sha = orig, f.original_sha256
+    else: raise FileNotFoundError(missing_message(ds) + f" Missing file: {f.path}")
+    if verify: _check(p, sha)
+    if p.suffix == ".xz": return lzma.open(p, "rt" if text else "rb", encoding=encoding if text else None)
+    return open(p, "r" if text else "rb", encoding=encoding if text else None)
+
+# %% ../nbs/02_data.ipynb #5c6eb289
+def _check_tree(ds:Dataset, verify:bool=True):
+    if not verify or ds.tree is None: return
+    folder = ds.root / ds.tree[0]
+    key = ("tree", str(folder))
+    if _verified.get(key) == ds.tree[1]: return
+    got = tree_sha256(folder)
+    if got != ds.tree[1]:
+        raise ChecksumError(f"checksum mismatch for the folder {folder}: expected tree sha256 {ds.tree[1]}, got {got}. "
+                            "Files were added, removed or changed; restore the folder or pass verify=False.")
+    _verified[key] = ds.tree[1]
+
 # %% ../nbs/02_data.ipynb #d3b8ef5f
 _DCRNN = "https://raw.githubusercontent.com/liyaguang/DCRNN/602afd9d767d3aa1c9b3eac51710d6aeee12c227/data/sensor_graph/"
 _TGCN = "https://raw.githubusercontent.com/lehaifeng/T-GCN/219a2346f5bf68d54d91a948e7a41a08f9edc46b/data/"
@@ -185,6 +222,22 @@ def load_shanghai_telecom(day:str|None="2014-06-14", # "2014-06-14", "2014-06-16
                      n_duplicates_dropped=sum(f.attrs["n_duplicates_dropped"] for f in frames), days=days)
     return out
 
+# %% ../nbs/02_data.ipynb #c56dc4c3
+register(Dataset("shanghai-telecom", "shanghai-telecom", "points",
+    "Mobile-phone Internet sessions at base stations, Shanghai, 14 and 16 June 2014 (2 days, ~80k records, ~3.5k users/day)",
+    "the operators' CDR datasets of the k^tau,eps paper (not public); T-Drive of the DP-publishing paper (not available)",
+    "Shanghai Telecom dataset (S. Wang, sguangwang.com/TelecomDataset.html), via github.com/anonymous-reposit/DEUA @91d4d36",
+    "Y. Li, A. Zhou, X. Ma, S. Wang. Profit-aware Edge Server Placement. IEEE IoT J., 2021; Y. Guo et al., SPE 50(5), 2020; S. Wang et al., IEEE TMC 20(3), 2021.",
+    "research use, cite the dataset (hosting repository Apache-2.0 for code)",
+    files=[DataFile("data_6_14.txt.xz", "5fc8e93185ebe8e107402a3f2e08be696eb4d2d84c22c49909baf632599bdc2f", "data_6_14.txt",
+                    "f94bdff73fb22eab671324a5d9e0611c5b2dee2aaeebc06379211d633e96f59c", _DEUA + "data_6_14.txt"),
+           DataFile("data_6_16.txt.xz", "e21b9b955a7ad28fe4bb303c04656b8d88fec0516cb5f1eb85c74c18a8b3f1ab", "data_6_16.txt",
+                    "d5d58757d2aae794e1c226d700072d68b4689664fb829dcd65cc33acd4cec6b1", _DEUA + "data_6_16.txt")],
+    loader=load_shanghai_telecom,
+    public_box=PublicBox(30 + 40 / 60, 31 + 53 / 60, 120 + 52 / 60, 122 + 12 / 60,
+                         "extent of Shanghai municipality, 30°40'-31°53' N, 120°52'-122°12' E (Shanghai Municipal People's Government, 'Shanghai Basic Facts')"),
+    public_point=(31.2304, 121.4737, "People's Square, Shanghai")))
+
 # %% ../nbs/02_data.ipynb #3356efeb
 def read_plt(path:str|Path, # a .plt file
             ) -> pd.DataFrame:
@@ -211,6 +264,21 @@ def load_geolife(users:list|None=None, # user folder names ("000", ...); all if 
             frames.append(read_plt(f).assign(uid=udir.name, trip=f.stem))
     if not frames: raise ValueError(f"no GeoLife files for users {users}")
     return validate_points(pd.concat(frames, ignore_index=True), origin=origin)
+
+# %% ../nbs/02_data.ipynb #3127884d
+register(Dataset("geolife", "geolife", "points",
+    "GeoLife GPS trajectories, users 000-010 (111 trips, 164,531 fixes, 2007-2008, mostly Beijing)",
+    "T-Drive (Beijing taxis) of the DP-publishing paper; a GPS dataset for the k^tau,eps evaluation",
+    "Microsoft Research Asia GeoLife 1.3, subset from github.com/mie-lab/trackintel @261801a tests/data/geolife_long_10_MB",
+    "Y. Zheng, L. Zhang, X. Xie, W.-Y. Ma. Mining interesting locations and travel sequences from GPS trajectories. WWW 2009.",
+    "Microsoft research-use terms (GeoLife user guide)",
+    tree=("Data", "cc1f8c4c3dd97c25edf0cca0a2ce1a0a34d0aeee8c647b4e9b4b362b9fd929e9"),
+    how_to_obtain="Download 'Geolife Trajectories 1.3' from Microsoft Research (search 'GeoLife GPS Trajectories 1.3') and copy "
+                  "its Data/ folder to <data dir>/geolife/Data; a full release has a different tree hash: pass verify=False.",
+    loader=load_geolife,
+    public_box=PublicBox(39 + 26 / 60, 41 + 3 / 60, 115 + 25 / 60, 117 + 30 / 60,
+                         "extent of Beijing municipality, 39°26'-41°03' N, 115°25'-117°30' E (Beijing Municipal Government)"),
+    public_point=(39.9087, 116.3975, "Tiananmen Square, Beijing")))
 
 # %% ../nbs/02_data.ipynb #61bb458a
 def read_tdrive(path:str|Path, # one taxi file, or a folder of them (taxi_log_2008_by_id/)
@@ -259,6 +327,15 @@ def load_metr_la_graph() -> SensorGraph:
     "The METR-LA sensor graph (207 sensors, DCRNN adjacency)."
     return _load_dcrnn_graph(REGISTRY["metr-la"], "adj_mx.pkl", "graph_sensor_locations.csv", True)
 
+# %% ../nbs/02_data.ipynb #9c6f201e
+register(Dataset("metr-la", "metr-la", "graph", "METR-LA sensor graph: 207 Los Angeles loop detectors, positions and DCRNN adjacency",
+    "the METR-LA graph of ST-DPGAN (its 4-month speed table metr-la.h5 is not available)",
+    "github.com/liyaguang/DCRNN @602afd9 data/sensor_graph", _DCRNN_CITE, "MIT (repository)",
+    files=[DataFile("adj_mx.pkl", "a35687c6e15aa228dc45027b0ed2a0ea0f4ec78f573deb992c595092d12f61b3", url=_DCRNN + "adj_mx.pkl"),
+           DataFile("graph_sensor_ids.txt", "3ba026caa2e6263ab0ea54b0fa1b125dbfa7216544cd05313b555e826292b990", url=_DCRNN + "graph_sensor_ids.txt"),
+           DataFile("graph_sensor_locations.csv", "eb8ea96e07358b45d0e4ba3b89c2673fa20c54af50150249e627389e749ade6f", url=_DCRNN + "graph_sensor_locations.csv")],
+    loader=load_metr_la_graph))
+
 # %% ../nbs/02_data.ipynb #591794ae
 def load_pems_bay_graph() -> SensorGraph:
     "The PEMS-BAY sensor graph (325 sensors, DCRNN adjacency, road distances)."
@@ -267,6 +344,15 @@ def load_pems_bay_graph() -> SensorGraph:
     with open_data_file(ds, "distances_bay_2017.csv", text=True) as f:
         g.distances = pd.read_csv(f, header=None, names=["from", "to", "distance"], dtype={"from": str, "to": str})
     return g
+
+# %% ../nbs/02_data.ipynb #cbf23b5a
+register(Dataset("pems-bay", "pems-bay", "graph", "PEMS-BAY sensor graph: 325 Bay Area sensors, positions, road distances, DCRNN adjacency",
+    "a second traffic graph (its speed table pems-bay.h5 is not available)",
+    "github.com/liyaguang/DCRNN @602afd9 data/sensor_graph", _DCRNN_CITE, "MIT (repository)",
+    files=[DataFile("adj_mx_bay.pkl", "116275f5704d0d492018e14c047f7ae5004385b450aa907f88424055a4a97370", url=_DCRNN + "adj_mx_bay.pkl"),
+           DataFile("distances_bay_2017.csv", "e5feed06bfa1ba4c554a946d0e03d99f2018365eec5a8f28fd8504dea9d082b5", url=_DCRNN + "distances_bay_2017.csv"),
+           DataFile("graph_sensor_locations_bay.csv", "276ee01059610774d4e59572507f7e32eaac21f1f5882fcd9e3d7d426a4b7a6c", url=_DCRNN + "graph_sensor_locations_bay.csv")],
+    loader=load_pems_bay_graph))
 
 # %% ../nbs/02_data.ipynb #31577f32
 def load_los_loop(adjacency:str="metr-la", # "metr-la" (DCRNN kernel) or "los" (T-GCN's los_adj.csv)
@@ -284,6 +370,17 @@ def load_los_loop(adjacency:str="metr-la", # "metr-la" (DCRNN kernel) or "los" (
     v = sp.to_numpy(float)
     ts = pd.date_range("2012-03-01", periods=len(v), freq="5min", tz="America/Los_Angeles")
     return SensorSeries(v, np.isfinite(v), ts, g.node_ids, g.coords, adj, name="los-loop", unit="mph")
+
+# %% ../nbs/02_data.ipynb #7ababc65
+register(Dataset("los-loop", "los-loop", "sensors", "LOS-loop: 5-minute speeds of the 207 METR-LA sensors, 1-7 March 2012 (2016 steps)",
+    "METR-LA speeds (4 months) of ST-DPGAN: same sensors and graph, one week",
+    "github.com/lehaifeng/T-GCN @219a234 data/ (sensor graph from DCRNN)",
+    "L. Zhao et al. T-GCN: A Temporal Graph Convolutional Network for Traffic Prediction. IEEE T-ITS 21(9), 2020.",
+    "unstated (no LICENSE in the repository)",
+    files=[DataFile("los_speed.csv.xz", "0eb0df461c44c14fcb789841f0d274d19ca3fea792623a40c1bddc0f32b42bd0", "los_speed.csv",
+                    "7b732d86ae32b2930595becba28aff39dacbfb2197e250fc0332e1744ce2cbf4", _TGCN + "los_speed.csv"),
+           DataFile("los_adj.csv", "7a6eb41e10677992b5af50f5ab187c6c05c5c3a92cb973950cfddbf857361e76", url=_TGCN + "los_adj.csv")],
+    loader=load_los_loop))
 
 # %% ../nbs/02_data.ipynb #08490646
 def melbourne_parking_events() -> pd.DataFrame:
@@ -339,6 +436,21 @@ def load_melbourne_parking(freq:str="10min", # time step, a pandas offset
     out.unplaced_areas, out.n_unplaced_events = unplaced, n_unplaced
     return out
 
+# %% ../nbs/02_data.ipynb #2d310217
+register(Dataset("melbourne-parking", "melbourne-parking", "sensors",
+    "City of Melbourne parking sensors: sampled arrival/departure events of 2017-02-08 (~1 in 10) and two 2018 bay snapshots",
+    "Melbourne parking occupancy of ST-DPGAN (a sample of the same city's sensor events)",
+    "City of Melbourne Open Data (CC BY 4.0); snapshots via github.com/anjsimmo/govhack2018 @50297b0; events rebuilt from a text copy",
+    "City of Melbourne, On-street Parking Bay Sensors and On-street Car Parking Sensor Data - 2017 (data.melbourne.vic.gov.au).",
+    "CC BY 4.0 (City of Melbourne Open Data)",
+    files=[DataFile("On-street_Car_Parking_Sensor_Data_-_2017_02_08.csv.xz", "02c9810bf23877ee7df813101dcbd985b2ba9426069fa9ceb55c43b61511dbeb",
+                    "On-street_Car_Parking_Sensor_Data_-_2017_02_08.csv", "e88af8e2203f42916d9f123af53e5ba87a30bb68565caebcff4c1003b1a362ec"),
+           DataFile("sensors_T11-18.csv", "96465a9a8b669d42629c26271895c289622c75b812cfbd31ce142113389f1ac0", url=_GOVHACK + "sensors_T11-18.csv"),
+           DataFile("sensors_T16-38.csv", "5785f8bd0929ace4ab41957cca37b5f30f12177f006ac3f84c22877663a3ed30", url=_GOVHACK + "sensors_T16-38.csv")],
+    how_to_obtain="The event file has no stable public URL: export 'On-street Car Parking Sensor Data - 2017' for 2017-02-08 from "
+                  "data.melbourne.vic.gov.au, or copy the study's shared/data/melbourne-parking folder.",
+    loader=load_melbourne_parking))
+
 # %% ../nbs/02_data.ipynb #f3ff549b
 def load_sdwpf(clip_negative:bool=False, # set negative power (the turbines' own draw) to 0
                threshold:float=0.5, # Gaussian-kernel adjacency: weights below it are 0
@@ -361,6 +473,17 @@ def load_sdwpf(clip_negative:bool=False, # set negative power (the turbines' own
     return SensorSeries(v, np.isfinite(v), pd.DatetimeIndex(wide.index), loc.index.to_numpy(), xy, adj,
                         name="sdwpf", unit="kW", coord_kind="xy")
 
+# %% ../nbs/02_data.ipynb #3fd5847d
+register(Dataset("sdwpf", "sdwpf", "sensors", "SDWPF wind farm: 134 turbine positions and 2 days of 10-minute active power (KDD Cup 2022 toy set)",
+    "Windmill output (PyTorch Geometric Temporal) of ST-DPGAN: another wind-energy sensor network",
+    "Baidu KDD Cup 2022 SDWPF via github.com/PaddlePaddle/PaddleSpatial @525c2db and ivky03/Wind-Power-Forecasting-using-Ensemble-Learning @043757c",
+    "J. Zhou et al. SDWPF: A Dataset for Spatial Dynamic Wind Power Forecasting Challenge at KDD Cup 2022. arXiv:2208.04360.",
+    "dataset terms of the KDD Cup 2022 release (code Apache-2.0)",
+    files=[DataFile("sdwpf_baidukddcup2022_turb_location.CSV", "15c19ceca43171dfda06e8de487d4d55eb116112904d77958aed7260c2f0d9fe",
+                    url=_SDWPF_LOC + "sdwpf_baidukddcup2022_turb_location.CSV"),
+           DataFile("test_y.zip", "d504f97aadf59d1db5a32cc59e74e0c618526b93348c5701c93b712ae74466bc", url=_SDWPF_Y + "test_y.zip")],
+    loader=load_sdwpf))
+
 # %% ../nbs/02_data.ipynb #18c4791b
 def load_montevideo_bus() -> SensorSeries:
     "Montevideo bus stops: 744 hourly inflow counts of 675 stops, with the line graph."
@@ -380,78 +503,6 @@ def load_montevideo_bus() -> SensorSeries:
     return SensorSeries(v, np.ones_like(v, bool), ts, ids, xy, adj, name="montevideo-bus", unit="passengers/hour", coord_kind="xy")
 
 # %% ../nbs/02_data.ipynb #ffb4264f
-register(Dataset("shanghai-telecom", "shanghai-telecom", "points",
-    "Mobile-phone Internet sessions at base stations, Shanghai, 14 and 16 June 2014 (2 days, ~80k records, ~3.5k users/day)",
-    "the operators' CDR datasets of the k^tau,eps paper (not public); T-Drive of the DP-publishing paper (not available)",
-    "Shanghai Telecom dataset (S. Wang, sguangwang.com/TelecomDataset.html), via github.com/anonymous-reposit/DEUA @91d4d36",
-    "Y. Li, A. Zhou, X. Ma, S. Wang. Profit-aware Edge Server Placement. IEEE IoT J., 2021; Y. Guo et al., SPE 50(5), 2020; S. Wang et al., IEEE TMC 20(3), 2021.",
-    "research use, cite the dataset (hosting repository Apache-2.0 for code)",
-    files=[DataFile("data_6_14.txt.xz", "5fc8e93185ebe8e107402a3f2e08be696eb4d2d84c22c49909baf632599bdc2f", "data_6_14.txt",
-                    "f94bdff73fb22eab671324a5d9e0611c5b2dee2aaeebc06379211d633e96f59c", _DEUA + "data_6_14.txt"),
-           DataFile("data_6_16.txt.xz", "e21b9b955a7ad28fe4bb303c04656b8d88fec0516cb5f1eb85c74c18a8b3f1ab", "data_6_16.txt",
-                    "d5d58757d2aae794e1c226d700072d68b4689664fb829dcd65cc33acd4cec6b1", _DEUA + "data_6_16.txt")],
-    loader=load_shanghai_telecom,
-    public_box=PublicBox(30 + 40 / 60, 31 + 53 / 60, 120 + 52 / 60, 122 + 12 / 60,
-                         "extent of Shanghai municipality, 30°40'-31°53' N, 120°52'-122°12' E (Shanghai Municipal People's Government, 'Shanghai Basic Facts')"),
-    public_point=(31.2304, 121.4737, "People's Square, Shanghai")))
-register(Dataset("geolife", "geolife", "points",
-    "GeoLife GPS trajectories, users 000-010 (111 trips, 164,531 fixes, 2007-2008, mostly Beijing)",
-    "T-Drive (Beijing taxis) of the DP-publishing paper; a GPS dataset for the k^tau,eps evaluation",
-    "Microsoft Research Asia GeoLife 1.3, subset from github.com/mie-lab/trackintel @261801a tests/data/geolife_long_10_MB",
-    "Y. Zheng, L. Zhang, X. Xie, W.-Y. Ma. Mining interesting locations and travel sequences from GPS trajectories. WWW 2009.",
-    "Microsoft research-use terms (GeoLife user guide)",
-    tree=("Data", "cc1f8c4c3dd97c25edf0cca0a2ce1a0a34d0aeee8c647b4e9b4b362b9fd929e9"),
-    how_to_obtain="Download 'Geolife Trajectories 1.3' from Microsoft Research (search 'GeoLife GPS Trajectories 1.3') and copy "
-                  "its Data/ folder to <data dir>/geolife/Data; a full release has a different tree hash: pass verify=False.",
-    loader=load_geolife,
-    public_box=PublicBox(39 + 26 / 60, 41 + 3 / 60, 115 + 25 / 60, 117 + 30 / 60,
-                         "extent of Beijing municipality, 39°26'-41°03' N, 115°25'-117°30' E (Beijing Municipal Government)"),
-    public_point=(39.9087, 116.3975, "Tiananmen Square, Beijing")))
-register(Dataset("metr-la", "metr-la", "graph", "METR-LA sensor graph: 207 Los Angeles loop detectors, positions and DCRNN adjacency",
-    "the METR-LA graph of ST-DPGAN (its 4-month speed table metr-la.h5 is not available)",
-    "github.com/liyaguang/DCRNN @602afd9 data/sensor_graph", _DCRNN_CITE, "MIT (repository)",
-    files=[DataFile("adj_mx.pkl", "a35687c6e15aa228dc45027b0ed2a0ea0f4ec78f573deb992c595092d12f61b3", url=_DCRNN + "adj_mx.pkl"),
-           DataFile("graph_sensor_ids.txt", "3ba026caa2e6263ab0ea54b0fa1b125dbfa7216544cd05313b555e826292b990", url=_DCRNN + "graph_sensor_ids.txt"),
-           DataFile("graph_sensor_locations.csv", "eb8ea96e07358b45d0e4ba3b89c2673fa20c54af50150249e627389e749ade6f", url=_DCRNN + "graph_sensor_locations.csv")],
-    loader=load_metr_la_graph))
-register(Dataset("pems-bay", "pems-bay", "graph", "PEMS-BAY sensor graph: 325 Bay Area sensors, positions, road distances, DCRNN adjacency",
-    "a second traffic graph (its speed table pems-bay.h5 is not available)",
-    "github.com/liyaguang/DCRNN @602afd9 data/sensor_graph", _DCRNN_CITE, "MIT (repository)",
-    files=[DataFile("adj_mx_bay.pkl", "116275f5704d0d492018e14c047f7ae5004385b450aa907f88424055a4a97370", url=_DCRNN + "adj_mx_bay.pkl"),
-           DataFile("distances_bay_2017.csv", "e5feed06bfa1ba4c554a946d0e03d99f2018365eec5a8f28fd8504dea9d082b5", url=_DCRNN + "distances_bay_2017.csv"),
-           DataFile("graph_sensor_locations_bay.csv", "276ee01059610774d4e59572507f7e32eaac21f1f5882fcd9e3d7d426a4b7a6c", url=_DCRNN + "graph_sensor_locations_bay.csv")],
-    loader=load_pems_bay_graph))
-register(Dataset("los-loop", "los-loop", "sensors", "LOS-loop: 5-minute speeds of the 207 METR-LA sensors, 1-7 March 2012 (2016 steps)",
-    "METR-LA speeds (4 months) of ST-DPGAN: same sensors and graph, one week",
-    "github.com/lehaifeng/T-GCN @219a234 data/ (sensor graph from DCRNN)",
-    "L. Zhao et al. T-GCN: A Temporal Graph Convolutional Network for Traffic Prediction. IEEE T-ITS 21(9), 2020.",
-    "unstated (no LICENSE in the repository)",
-    files=[DataFile("los_speed.csv.xz", "0eb0df461c44c14fcb789841f0d274d19ca3fea792623a40c1bddc0f32b42bd0", "los_speed.csv",
-                    "7b732d86ae32b2930595becba28aff39dacbfb2197e250fc0332e1744ce2cbf4", _TGCN + "los_speed.csv"),
-           DataFile("los_adj.csv", "7a6eb41e10677992b5af50f5ab187c6c05c5c3a92cb973950cfddbf857361e76", url=_TGCN + "los_adj.csv")],
-    loader=load_los_loop))
-register(Dataset("melbourne-parking", "melbourne-parking", "sensors",
-    "City of Melbourne parking sensors: sampled arrival/departure events of 2017-02-08 (~1 in 10) and two 2018 bay snapshots",
-    "Melbourne parking occupancy of ST-DPGAN (a sample of the same city's sensor events)",
-    "City of Melbourne Open Data (CC BY 4.0); snapshots via github.com/anjsimmo/govhack2018 @50297b0; events rebuilt from a text copy",
-    "City of Melbourne, On-street Parking Bay Sensors and On-street Car Parking Sensor Data - 2017 (data.melbourne.vic.gov.au).",
-    "CC BY 4.0 (City of Melbourne Open Data)",
-    files=[DataFile("On-street_Car_Parking_Sensor_Data_-_2017_02_08.csv.xz", "02c9810bf23877ee7df813101dcbd985b2ba9426069fa9ceb55c43b61511dbeb",
-                    "On-street_Car_Parking_Sensor_Data_-_2017_02_08.csv", "e88af8e2203f42916d9f123af53e5ba87a30bb68565caebcff4c1003b1a362ec"),
-           DataFile("sensors_T11-18.csv", "96465a9a8b669d42629c26271895c289622c75b812cfbd31ce142113389f1ac0", url=_GOVHACK + "sensors_T11-18.csv"),
-           DataFile("sensors_T16-38.csv", "5785f8bd0929ace4ab41957cca37b5f30f12177f006ac3f84c22877663a3ed30", url=_GOVHACK + "sensors_T16-38.csv")],
-    how_to_obtain="The event file has no stable public URL: export 'On-street Car Parking Sensor Data - 2017' for 2017-02-08 from "
-                  "data.melbourne.vic.gov.au, or copy the study's shared/data/melbourne-parking folder.",
-    loader=load_melbourne_parking))
-register(Dataset("sdwpf", "sdwpf", "sensors", "SDWPF wind farm: 134 turbine positions and 2 days of 10-minute active power (KDD Cup 2022 toy set)",
-    "Windmill output (PyTorch Geometric Temporal) of ST-DPGAN: another wind-energy sensor network",
-    "Baidu KDD Cup 2022 SDWPF via github.com/PaddlePaddle/PaddleSpatial @525c2db and ivky03/Wind-Power-Forecasting-using-Ensemble-Learning @043757c",
-    "J. Zhou et al. SDWPF: A Dataset for Spatial Dynamic Wind Power Forecasting Challenge at KDD Cup 2022. arXiv:2208.04360.",
-    "dataset terms of the KDD Cup 2022 release (code Apache-2.0)",
-    files=[DataFile("sdwpf_baidukddcup2022_turb_location.CSV", "15c19ceca43171dfda06e8de487d4d55eb116112904d77958aed7260c2f0d9fe",
-                    url=_SDWPF_LOC + "sdwpf_baidukddcup2022_turb_location.CSV"),
-           DataFile("test_y.zip", "d504f97aadf59d1db5a32cc59e74e0c618526b93348c5701c93b712ae74466bc", url=_SDWPF_Y + "test_y.zip")],
-    loader=load_sdwpf))
 register(Dataset("montevideo-bus", "montevideo-bus", "sensors", "Montevideo bus: hourly passenger inflow at 675 stops, October 2020, with the line graph",
     "a further sensor-graph series (not in the papers)",
     "github.com/benedekrozemberczki/pytorch_geometric_temporal @adefe44 dataset/montevideo_bus.json",
@@ -575,43 +626,6 @@ register(Dataset("synthetic-city-speeds", "synthetic-city", "sensors",
     "SYNTHETIC, nothing real: a traffic sensor graph of chosen size and length (days) for scaling studies of ST-DPGAN",
     _SYN_SOURCE, _SYN_CITE, "generated data (Apache-2.0, this project)",
     loader=load_synthetic_city_speeds, synthetic=True))
-
-# %% ../nbs/02_data.ipynb #cf9819cc
-def missing_message(ds:Dataset, # the dataset
-                   ) -> str:
-    how = ds.how_to_obtain or f"run trajstudy.data.download({ds.name!r}) where you have network"
-    return (f"dataset {ds.name!r} is not in the data directory {data_dir()} (folder {ds.folder}/). {how}. "
-            f"The data directory is $TRAJSTUDY_DATA, else ../shared/data beside the checkout, else data/.")
-
-# %% ../nbs/02_data.ipynb #a7647c17
-def open_data_file(ds:Dataset, # the dataset
-                   name:str, # the file's registry name
-                   text:bool=False, # open as text (else bytes)
-                   encoding:str="utf-8", # text encoding
-                   verify:bool=True, # check the file's sha256 first (once per process)
-                  ):
-    "Open a dataset file by its registry name, stored (.xz) or original, checking its sha256."
-    f = next((f for f in ds.files if f.path == name or f.original == name), None)
-    if f is None: raise KeyError(f"{name!r} is not a file of dataset {ds.name!r}")
-    stored, orig = ds.root / f.path, (ds.root / f.original) if f.original else None
-    if stored.exists(): p, sha = stored, f.sha256
-    elif orig is not None and orig.exists(): p, sha = orig, f.original_sha256
-    else: raise FileNotFoundError(missing_message(ds) + f" Missing file: {f.path}")
-    if verify: _check(p, sha)
-    if p.suffix == ".xz": return lzma.open(p, "rt" if text else "rb", encoding=encoding if text else None)
-    return open(p, "r" if text else "rb", encoding=encoding if text else None)
-
-# %% ../nbs/02_data.ipynb #5c6eb289
-def _check_tree(ds:Dataset, verify:bool=True):
-    if not verify or ds.tree is None: return
-    folder = ds.root / ds.tree[0]
-    key = ("tree", str(folder))
-    if _verified.get(key) == ds.tree[1]: return
-    got = tree_sha256(folder)
-    if got != ds.tree[1]:
-        raise ChecksumError(f"checksum mismatch for the folder {folder}: expected tree sha256 {ds.tree[1]}, got {got}. "
-                            "Files were added, removed or changed; restore the folder or pass verify=False.")
-    _verified[key] = ds.tree[1]
 
 # %% ../nbs/02_data.ipynb #8304300a
 def datasets() -> pd.DataFrame:
