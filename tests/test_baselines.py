@@ -111,3 +111,41 @@ def test_static_anonymity_counts():
     G = GridTrajs.from_points(make_points(uid, t, lat, lon, origin=(31.0, 121.0)))
     r = static_anonymity(G, 2, "2h", 4.0)
     assert r["users_anonymous"] == 2 and r["users_suppressed"] == 2 and r["samples_suppressed"] == 2
+
+
+def test_glove_publishes_no_time_overlap_and_the_measure_catches_one():
+    "GLOVE's trajectories never overlap in time; without the fusing step (a broken variant) the same measure finds overlaps."
+    from trajstudy.baselines import time_overlaps, fingerprint, _efforts, _merge_fingerprints
+    rng = np.random.default_rng(11)
+    broken = 0
+    for _ in range(120):
+        tr = rand_tuple(rng, 2, n_max=10, t_range=120)
+        assert time_overlaps(glove(tr).boxes) == (0, 0)
+        A, B = fingerprint(tr[0]), fingerprint(tr[1])
+        pairs, shared = time_overlaps(_merge_fingerprints(A, B, _efforts(A, B, 200.0, 480.0, 0.5), fuse=False))
+        broken += pairs > 0
+        assert (pairs > 0) == (shared > 0)
+    assert broken > 0
+
+
+def test_edr_alignment_is_the_least_cost_monotone_matching():
+    "edr_align's cost equals the minimum over every monotone partial matching (enumerated), and its matching attains it."
+    from itertools import combinations
+    from trajstudy.baselines import edr_align
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        a, b = rand_tuple(rng, 2, n_max=4, t_range=100, xy=30)
+        tol, gap = int(rng.integers(5, 60)), float(rng.uniform(1, 30))
+        best = np.inf
+        for r in range(min(len(a), len(b)) + 1):
+            for ia in combinations(range(len(a)), r):
+                for ib in combinations(range(len(b)), r):
+                    if any(abs(a[i, 0] - b[j, 0]) > tol for i, j in zip(ia, ib)): continue
+                    c = sum(np.hypot(*(a[i, 1:] - b[j, 1:]).astype(float)) for i, j in zip(ia, ib)) + gap * (len(a) + len(b) - 2 * r)
+                    best = min(best, c)
+        cost, m = edr_align(a, b, tol, gap)
+        assert np.isclose(cost, best)
+        hit = np.flatnonzero(m >= 0)
+        assert (np.diff(m[hit]) > 0).all()                                              # monotone
+        got = sum(np.hypot(*(a[i, 1:] - b[m[i], 1:]).astype(float)) for i in hit) + gap * (len(a) + len(b) - 2 * len(hit))
+        assert np.isclose(got, cost) and all(abs(a[i, 0] - b[m[i], 0]) <= tol for i in hit)

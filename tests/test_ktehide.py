@@ -118,6 +118,26 @@ def test_repair_enforces_leakage_bound(shanghai):
         assert len(C) >= 2 and leak <= pd.Timedelta("1h"), (r.uid, r.t_start, len(C), leak)
 
 
+def test_local_repair_step_equals_a_full_remerge_and_verification(shanghai):
+    "One repair step re-merges only the changed merges and re-verifies only the users they cover: the same boxes and verdicts as doing everything again."
+    from trajstudy.core import validate_points, validate_boxes
+    from trajstudy.ktehide import (GridTrajs, epochs_of, cluster_epochs, choose_hiding_sets, repair_state, repair_step, merge_epochs)
+    P = validate_points(shanghai)
+    E = epochs_of(GridTrajs.from_points(P), "1h")
+    lab, _ = cluster_epochs(E, 2, np.random.default_rng(1))
+    hide, supp, lab, _ = choose_hiding_sets(E, lab, 2, 1)
+    S = repair_state(E, hide, E.present & ~supp, 1)
+    v = verify(P, S.boxes, 2, "1h", max_leak="1h")
+    for _ in range(2):                                    # two rounds: the second starts from a locally verified state
+        v, n = repair_step(v, E, P, hide, 1, lab, S)
+        B, _ = merge_epochs(E, hide, S.publish, 1, S.cuts, S.extra)
+        pd.testing.assert_frame_equal(validate_boxes(S.boxes), validate_boxes(B))
+        full = verify(P, B, 2, "1h", max_leak="1h")
+        pd.testing.assert_frame_equal(v.windows, full.windows)
+        assert (v.consistent == full.consistent).all()
+        assert 0 < n["users_reverified"] < P.uid.nunique()
+
+
 def test_bad_inputs(shanghai):
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="k must be"): kte_hide(shanghai, 1, "1h", "1h", rng=rng)

@@ -156,3 +156,37 @@ def test_catches_broken_outputs(shanghai):
     v4 = verify(shanghai, dup, k, tau, max_leak=epoch_len)
     assert len(v4.violations[v4.violations.uid == u]) == 0
     assert len(v4.leaks[v4.leaks.uid == u]) > 0 and v4.checked[v4.checked.uid == u].leakage.max() > pd.Timedelta("3h")
+
+
+def test_bucket_index_covers_like_brute_force():
+    "Boxes of mixed sizes (a minute and 100 m to a day and 100 km), empty ones included: the bucket grids find exactly the covering records."
+    from trajstudy.verify import box_index, cover_lists
+    rng = np.random.default_rng(4)
+    n, nb = 400, 300
+    pt = rng.integers(0, 86_400, n) * 10**9; px = rng.uniform(0, 50_000, n); py = rng.uniform(0, 50_000, n)
+    dur = (10 ** rng.uniform(1.5, 5, nb)).astype(np.int64) * 10**9; side = 10 ** rng.uniform(2, 5, nb)
+    bt0 = rng.integers(-3600, 86_400, nb) * 10**9; bx0 = rng.uniform(-5_000, 50_000, nb); by0 = rng.uniform(-5_000, 50_000, nb)
+    dur[:5] = 0                                                                    # boxes that hold nothing
+    brec = rng.integers(0, 40, nb)
+    off, rec = cover_lists(pt, px, py, box_index(bt0, bt0 + dur, bx0, bx0 + side, by0, by0 + side, brec))
+    inside = ((bt0 <= pt[:, None]) & (pt[:, None] < bt0 + dur) & (bx0 <= px[:, None]) & (px[:, None] < bx0 + side)
+              & (by0 <= py[:, None]) & (py[:, None] < by0 + side))
+    for s in range(n):
+        assert rec[off[s]:off[s + 1]].tolist() == sorted(set(brec[inside[s]].tolist()))
+
+
+def test_reverify_equals_verify_after_a_change(shanghai):
+    "Half of the users' records withdrawn: re-checking the users those boxes covered gives the verification from scratch."
+    from trajstudy.verify import reverify, points_in_boxes
+    from trajstudy.core import validate_points
+    P = validate_points(shanghai)
+    A = kte_hide(P, 2, "1h", "1h", rng=np.random.default_rng(0), progress=False, repair=False)
+    v = verify(P, A.boxes, 2, "1h", max_leak="1h")
+    gone = A.boxes.uid.isin(P.uid.unique()[::2])
+    touched = P.uid[points_in_boxes(P, A.boxes[gone])].unique()
+    local = reverify(v, P, A.boxes[~gone], touched)
+    full = verify(P, A.boxes[~gone], 2, "1h", max_leak="1h")
+    pd.testing.assert_frame_equal(local.windows, full.windows)
+    assert (local.consistent == full.consistent).all() and len(full.violations) > 0
+    stale = reverify(v, P, A.boxes[~gone], touched[:1])                            # too few users re-checked: it differs
+    assert not stale.windows.equals(full.windows)
