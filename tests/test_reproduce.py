@@ -52,7 +52,7 @@ def test_a_running_scheduler_is_used_and_named_in_the_manifest(tmp_path):
 @needs("shanghai-telecom")
 @pytest.mark.slow
 def test_quick_datasets_on_two_dask_workers_equals_serial_and_a_broken_notebook_is_reported(tmp_path, monkeypatch, capsys):
-    "`trajstudy reproduce --profile quick --jobs 2` gives the tables of `--jobs 1`; a broken notebook fails alone, reported."
+    "`trajstudy reproduce --profile quick --jobs 2` gives the tables and figures of `--jobs 1`, byte for byte; a broken notebook fails alone, reported."
     from trajstudy.reproduce import load_settings
     study, exps = load_settings()
     ds = exps["datasets"]
@@ -69,11 +69,11 @@ def test_quick_datasets_on_two_dask_workers_equals_serial_and_a_broken_notebook_
         said = capsys.readouterr().out
         assert "broken: failed" in said and "(cell 4): ValueError: eps must be > 0, got 0" in said and "datasets: ok" in said
         d = tmp_path / f"jobs{jobs}" / "quick"
-        tables[jobs] = {p.name: p.read_bytes() for p in sorted((d / "datasets").iterdir()) if p.suffix in (".csv", ".md")}
+        tables[jobs] = {p.name: p.read_bytes() for p in sorted((d / "datasets").iterdir()) if p.suffix in (".csv", ".md", ".png", ".pdf")}
         man = json.loads((d / "manifest.json").read_text())
         assert man["engine"]["kind"] == ("serial" if jobs == 1 else "dask LocalCluster") and len(man["engine"]["workers"]) == jobs
         runs = man["experiments"]
         assert runs["datasets"]["status"] == "ok" and runs["broken"]["status"] == "failed" and runs["broken"]["failing_cell"] == 4
         assert "eps must be > 0" in runs["broken"]["error"] and (d / "broken.failed").is_dir() and not (d / "broken").exists()
         if jobs == 2: assert all(r["worker"].startswith("tcp://") for r in runs.values())
-    assert len(tables[1]) >= 2 and tables[1] == tables[2], [n for n in tables[1] if tables[1][n] != tables[2].get(n)]
+    assert len(tables[1]) == len(ds.outputs) and tables[1] == tables[2], [n for n in tables[1] if tables[1][n] != tables[2].get(n)]

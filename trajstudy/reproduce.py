@@ -60,13 +60,14 @@ def save_figure(fig, # a matplotlib Figure
                 name:str, # file stem: writes `name.png` and `name.pdf`
                 dpi:int=150, # resolution of the PNG
                ) -> list[Path]:
-    "Write `name.png` and `name.pdf` into `output_dir` and close the figure."
+    "Write `name.png` and `name.pdf` (no creation date: the same figure, the same bytes) into `output_dir` and close the figure."
     import matplotlib.pyplot as plt
     out = Path(output_dir); out.mkdir(parents=True, exist_ok=True)
     paths = []
     for ext in ("png", "pdf"):
         p = out / f"{name}.{ext}"
-        _atomic_write(p, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=ext))
+        meta = {"CreationDate": None} if ext == "pdf" else None      # no timestamp: the same figure gives the same bytes
+        _atomic_write(p, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=ext, metadata=meta))
         paths.append(p)
     plt.close(fig)
     return paths
