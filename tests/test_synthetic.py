@@ -67,3 +67,19 @@ def test_bad_parameters_are_refused():
     with pytest.raises(ValueError, match="days must be >= 1"): synthetic_city(10, days=0)
     with pytest.raises(ValueError, match="hours"): synthetic_city(10, hours=(20, 5))
     with pytest.raises(ValueError, match="at least 1 vehicle"): synthetic_city(0)
+
+def test_bulk_entry_log_reads_the_same_trips_as_the_vehicle_logs():
+    "enter_log_trips (uxsim's C++ link-entry log) against vehicle_log_trips (the documented per-vehicle logs), trip by trip."
+    from trajstudy.synthetic import uxsim_world, enter_log_trips, vehicle_log_trips
+    net = city_grid(4, 1000)
+    rng = np.random.default_rng(9)
+    o = rng.integers(0, 16, 300); d = (o + rng.integers(1, 16, 300)) % 16
+    W, _, vs = uxsim_world(net, o, d, np.sort(rng.uniform(3600, 4000, 300)), 3500.0, seed=2, max_hours=3, keep_vehicle_logs=True)
+    W.exec_simulation()
+    assert all(v.state == "end" for v in vs)
+    (ta, na), (tb, nb) = vehicle_log_trips(vs, o, d, net, 3500.0), enter_log_trips(W, vs, o, d, net, 3500.0)
+    assert len(tb) == 300 and sum(len(x) > 3 for x in nb) > 200            # most trips cross several links
+    for x, y in zip(ta + na, tb + nb): np.testing.assert_array_equal(x, y)
+    for n in nb:                                                            # consecutive waypoints are neighbouring intersections
+        steps = np.abs(np.diff(net.node_xy[n], axis=0)).sum(1)
+        assert steps[0] == 0 and np.allclose(steps[1:], 1000)               # the first link starts at the origin
