@@ -2,7 +2,7 @@
 sound releases first beat publishing nothing.
 
     .venv/bin/python benchmarks/bench_scale.py [--sizes 1000 2000 5000 10000 20000] [--eps 1 10 50]
-        [--areas 2 4 8 32] [--time-k 200] [--reps 2] [--queries 300] [--out FILE.csv]
+        [--areas 2 4 8 32] [--time-k 200] [--reps 2] [--queries 300] [--out FILE.csv] [--kte-max 10000]
 
 Data: `load("synthetic-city", vehicles=n, seed=seed)` for each size n (generated here with the cache off, so that its
 time is measured; then checked by `validate_points` and the `SensorSeries` checks once more), every car on the DP paper's time grid (one position every 10 minutes, 06:00-12:00,
@@ -18,7 +18,8 @@ N, so the areas keep their size in trajectories), `--reps` seeded releases, thei
 range-query distortion (r = 1000 m, 2 h windows, sanity bound 1% of N, as in nbs/eval/10_hilbert_dp.ipynb) beside
 an empty release's, and the paired per-query gain over it. Then, per method and eps, the smallest N at which some A
 beats the empty release (gain > 2 standard errors) and the smallest at which some A halves its distortion. All times are
-from this one run; `--out` also writes the utility table as CSV. The data are synthetic: these curves are about
+from this one run; `--out` also writes the utility table as CSV. With `--kte-max M`, kte-hide's stages are timed on
+the GPS points of every city of up to M cars (a day of fixes every 3-10 min, 05:00-23:00), with their growth exponents. The data are synthetic: these curves are about
 scale, not about any real city.
 """
 import argparse
@@ -31,6 +32,7 @@ import pandas as pd
 from trajstudy import dpr, hilbert_dp
 from trajstudy.core import validate_points
 from trajstudy.data import resample_grid, synthetic_city_cached
+from trajstudy.ktehide import kte_hide
 from trajstudy.metrics import random_range_queries, range_query_counts, range_query_distortion
 from trajstudy.synthetic import synthetic_city
 
@@ -54,7 +56,15 @@ def city_grid(n, seed):
     t0 = time.perf_counter()
     g = resample_grid(city.points, freq="10min", start="06:00", end="12:00", max_stale="2h")
     G = hilbert_dp.public_grid(hilbert_dp.keep_inside(g, city.box), city.box)
-    return G.xy, G.times, city.box, t_gen, time.perf_counter() - t0
+    return G.xy, G.times, city.box, t_gen, time.perf_counter() - t0, city.points
+
+
+def kte_row(points):
+    "kte-hide (k=2, tau = epoch_len = 1 h, no repair; bench_ktehide's settings) on a city's GPS points: seconds per stage."
+    t0, c0 = time.perf_counter(), time.process_time()
+    A = kte_hide(points, 2, "1h", "1h", rng=np.random.default_rng(0), progress=False, repair=False, block_size=2000, cluster_size=100, knn=30)
+    return {"users": A.stats["n_users"], "samples": A.stats["n_samples"], **{f"{s}_s": v for s, v in A.timings.items()},
+            "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "suppressed_pct": 100 * A.suppression_rate}
 
 
 def release_time(X, box, eps, k, reps, seed):
@@ -121,13 +131,16 @@ def main(argv=None):
     ap.add_argument("--queries", type=int, default=300, help="random PSI range queries per size")
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("--out", help="write the utility table to this CSV file")
+    ap.add_argument("--kte-max", type=int, default=0, help="also time kte-hide's stages on every city of up to this many cars (0: not)")
     a = ap.parse_args(argv)
     warm = synthetic_city(100, days=1, seed=1)          # compile numba kernels and load uxsim before anything is timed
     Gw = hilbert_dp.public_grid(hilbert_dp.keep_inside(resample_grid(warm.points), warm.box), warm.box)
     for publish in METHODS.values(): publish(Gw.xy, 10.0, 10, bounds=warm.box, rng=np.random.default_rng(0), secure=False)
-    stages, quality = [], []
+    stages, quality, kte = [], [], []
     for n in a.sizes:
-        X, times, box, t_gen, t_grid = city_grid(n, a.seed)
+        X, times, box, t_gen, t_grid, points = city_grid(n, a.seed)
+        if n <= a.kte_max: kte.append(kte_row(points))
+        del points
         row = {"N": len(X), "generate_s": t_gen, "resample_s": t_grid, **release_time(X, box, a.eps[-1], a.time_k, a.reps, a.seed)}
         stages.append(row)
         quality += utility_rows(X, times, box, a, a.seed)
@@ -149,6 +162,13 @@ def main(argv=None):
     print(first_n(q, "beats_empty").round(3).to_string(index=False))
     print(f"\nsmallest N at which a sound release (some A of {a.areas}) has at most half the empty release's PSI distortion:")
     print(first_n(q, "halves_empty").round(3).to_string(index=False))
+    if len(kte):
+        kt = pd.DataFrame(kte)
+        print("\nkte-hide on the SYNTHETIC city (k=2, tau=epoch_len=1h, block_size=2000, cluster_size=100, knn=30, no repair): seconds per stage")
+        print(kt.round(2).to_string(index=False))
+        if len(kt) > 1:
+            print("growth exponents b (time ~ users^b): " + ", ".join(
+                f"{c[:-2]} {growth_exponent(kt['users'], kt[c].clip(lower=1e-3)):.2f}" for c in kt.columns if c.endswith("_s")))
     if a.out:
         q.to_csv(a.out, index=False)
         print(f"wrote {a.out}")
