@@ -203,12 +203,12 @@ class MLPDiscriminator(nn.Module):
     def forward(self, x): return self.net(x).squeeze(-1)
 
 # %% ../nbs/30_stdpgan.ipynb #95c70f20
-VARIANTS = ("stdpgan", "stdpgan-noattn", "stdpgan-nograph", "dpgan")
+VARIANTS = ("stdpgan", "stdpgan-noattn", "stdpgan-nograph", "dpgan", "dpwgan")
 
 def build_models(variant:str, n_nodes:int, window:int, adjacency:np.ndarray|None=None, z_dim:int=32, d:int=32, hidden:int=128):
     "Generator and discriminator of a model variant (see `VARIANTS`)."
     if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    if variant == "dpgan": return MLPGenerator(n_nodes, window, z_dim, hidden), MLPDiscriminator(n_nodes, window, hidden)
+    if variant in ("dpgan", "dpwgan"): return MLPGenerator(n_nodes, window, z_dim, hidden), MLPDiscriminator(n_nodes, window, hidden)
     G = TransConvGenerator(n_nodes, window, z_dim)
     D = STDiscriminator(n_nodes, window, adjacency, d, attention=variant != "stdpgan-noattn", graph=variant != "stdpgan-nograph")
     return G, D
@@ -235,24 +235,41 @@ def group_privacy(eps:float, delta:float, k:int) -> tuple[float, float]:
 
 def _torch_seed(rng:np.random.Generator) -> int: return int(rng.integers(0, 2**62))
 
-def _discriminator_step(D, opt_d, G, real, n_fake:int, z_gen:torch.Generator, device):
-    "One private (or plain) discriminator step on real + `n_fake` fake rows; returns (released, diagnostics)."
+def _discriminator_loss(logits, n_real:int, loss:str):
+    "Loss of one discriminator batch (real rows first): BCE, or the WGAN critic loss, as a mean of per-row terms (Opacus-exact)."
+    if loss == "wgan":
+        sign = torch.cat([-torch.ones(n_real, device=logits.device), torch.ones(len(logits) - n_real, device=logits.device)])
+        return (sign * logits).mean()          # = (mean fake - mean real) / 2 when the halves are equal
+    y = torch.cat([torch.ones(n_real, device=logits.device), torch.zeros(len(logits) - n_real, device=logits.device)])
+    return F.binary_cross_entropy_with_logits(logits, y)
+
+def _with_instance_noise(x, sigma:float, z_gen:torch.Generator):
+    "Gaussian instance noise on the discriminator's inputs (real and fake alike): a regularizer, part of D's forward."
+    if not sigma: return x
+    return x + sigma * torch.randn(x.shape, generator=z_gen, device="cpu").to(x.device)
+
+def _discriminator_step(D, opt_d, G, real, n_fake:int, z_gen:torch.Generator, device, instance_noise:float=0.0,
+                        loss:str="bce", weight_clip:float|None=None):
+    "One private (or plain) discriminator step on real + `n_fake` fake rows, one backward; returns (released, diagnostics)."
     with torch.no_grad():
         z = torch.randn(n_fake, G.z_dim, generator=z_gen, device="cpu").to(device)
         fake = G(z)
-    x = torch.cat([real.to(device), fake], dim=0)
-    y = torch.cat([torch.ones(len(real), device=device), torch.zeros(n_fake, device=device)])
+    x = _with_instance_noise(torch.cat([real.to(device), fake], dim=0), instance_noise, z_gen)
     opt_d.zero_grad(set_to_none=True)
     logits = D(x)
-    loss = F.binary_cross_entropy_with_logits(logits, y)
-    loss.backward()
+    l = _discriminator_loss(logits, len(real), loss)
+    l.backward()
     opt_d.step()
+    if weight_clip:                                        # WGAN weight clipping: post-processing of the (private) weights
+        with torch.no_grad():
+            for p in D.parameters(): p.clamp_(-weight_clip, weight_clip)
     with torch.no_grad():   # d_fake: the private D (before this update) on fake rows only, post-processing
-        d_real = torch.sigmoid(logits[:len(real)]).mean().item() if len(real) else float("nan")
-        d_fake = torch.sigmoid(logits[len(real):]).mean().item()
-    return dict(d_fake=d_fake, n_fake=n_fake), dict(d_loss=loss.item(), d_real=d_real, n_real=len(real))
+        act = torch.sigmoid if loss == "bce" else (lambda v: v)
+        d_real = act(logits[:len(real)]).mean().item() if len(real) else float("nan")
+        d_fake = act(logits[len(real):]).mean().item()
+    return dict(d_fake=d_fake, n_fake=n_fake), dict(d_loss=l.item(), d_real=d_real, n_real=len(real))
 
-def _generator_step(G, D, opt_g, opt_d, batch:int, z_gen:torch.Generator, device):
+def _generator_step(G, D, opt_g, opt_d, batch:int, z_gen:torch.Generator, device, instance_noise:float=0.0, loss:str="bce"):
     "One generator step through the discriminator, with its per-sample hooks disabled and its gradients cleared after."
     hooks = getattr(D, "disable_hooks", None)
     if hooks: D.disable_hooks()
@@ -262,15 +279,15 @@ def _generator_step(G, D, opt_g, opt_d, batch:int, z_gen:torch.Generator, device
     try:
         opt_g.zero_grad(set_to_none=True)
         z = torch.randn(batch, G.z_dim, generator=z_gen, device="cpu").to(device)
-        logits = D(G(z))
-        loss = F.binary_cross_entropy_with_logits(logits, torch.ones(batch, device=device))
-        loss.backward()
+        logits = D(_with_instance_noise(G(z), instance_noise, z_gen))
+        l = -logits.mean() if loss == "wgan" else F.binary_cross_entropy_with_logits(logits, torch.ones(batch, device=device))
+        l.backward()                                       # non-saturating GAN loss (or the WGAN generator loss)
         opt_g.step()
     finally:
         for p, r in zip(params, req): p.requires_grad_(r)
         opt_d.zero_grad(set_to_none=True)   # clears .grad and (for a DPOptimizer) .grad_sample
         if hooks: D.enable_hooks()
-    return dict(g_loss=loss.item())
+    return dict(g_loss=l.item())
 
 # %% ../nbs/30_stdpgan.ipynb #2ff26797
 RDP_ORDERS = [1 + x / 4 for x in range(1, 20)] + list(range(6, 257))   # to 256, wider than Opacus' default, so small eps is not capped
@@ -499,25 +516,37 @@ def _variant_graph(series, variant:str, adjacency, graph_threshold:float, max_di
     return None
 
 class _TrainLoop:
-    "The step loop of `train`: Poisson sampling at the public rate, D and G steps, EMA, step checkpoints."
-    def __init__(self, G, D, opt_g, opt_d, G_ema, ema_decay, x, q, n_fake, n_critic, sample_gen, z_gen, device, private):
+    "The step loop of `train`: Poisson sampling at the public rate, D and G steps, EMA, monitor calls, step checkpoints."
+    def __init__(self, G, D, opt_g, opt_d, G_ema, ema_decay, x, q, n_fake, n_critic, sample_gen, z_gen, device, private,
+                 instance_noise:float=0.0, loss:str="bce", weight_clip:float|None=None, monitor=None, monitor_every:int=100):
         self.__dict__.update(G=G, D=D, opt_g=opt_g, opt_d=opt_d, G_ema=G_ema, ema_decay=ema_decay, x=x, q=q, n_fake=n_fake,
-                             n_critic=n_critic, sample_gen=sample_gen, z_gen=z_gen, device=device, private=private)
+                             n_critic=n_critic, sample_gen=sample_gen, z_gen=z_gen, device=device, private=private,
+                             instance_noise=instance_noise, loss=loss, weight_clip=weight_clip, monitor=monitor,
+                             monitor_every=monitor_every)
         self.rows, self.diag, self.step, self.seconds = [], [], 0, 0.0
     def sample(self):
         "Poisson sampling: each window joins this step's real batch with probability q."
         take = torch.rand(len(self.x), generator=self.sample_gen, device=self.sample_gen.device).cpu() < self.q
         return self.x[take]
     def one_step(self):
-        r, d = _discriminator_step(self.D, self.opt_d, self.G, self.sample(), self.n_fake, self.z_gen, self.device)
+        r, d = _discriminator_step(self.D, self.opt_d, self.G, self.sample(), self.n_fake, self.z_gen, self.device,
+                                   self.instance_noise, self.loss, self.weight_clip)
         self.step += 1
         r["step"] = d["step"] = self.step
         if self.step % self.n_critic == 0:
-            r.update(_generator_step(self.G, self.D, self.opt_g, self.opt_d, self.n_fake, self.z_gen, self.device))
+            r.update(_generator_step(self.G, self.D, self.opt_g, self.opt_d, self.n_fake, self.z_gen, self.device,
+                                     self.instance_noise, self.loss))
             if self.G_ema is not None:
                 with torch.no_grad():
                     for pe, p in zip(self.G_ema.parameters(), self.G.parameters()): pe.lerp_(p, 1 - self.ema_decay)
         self.rows.append(r); self.diag.append(d)
+        if self.monitor is not None and self.step % self.monitor_every == 0: self.watch()
+    def watch(self):
+        "Call the monitor with the step and the generator that would be released now (post-processing: no data)."
+        G = self.G_ema if self.G_ema is not None else self.G
+        was = G.training; G.eval()
+        with torch.random.fork_rng(devices=[]): self.monitor(self.step, G)
+        G.train(was)
     def state(self, run_id):
         inner = getattr(self.D, "_module", self.D)
         return dict(run=run_id, steps=self.step, generator=self.G.state_dict(), discriminator=inner.state_dict(),
@@ -608,6 +637,55 @@ def _make_private(D, opt_d, plan:dict, max_grad_norm:float, expected_batch_size:
     return D, opt
 
 # %% ../nbs/30_stdpgan.ipynb #d37bf021
+def _schedule(eps, delta, nominal_records, sample_rate, batch_size:int, steps:int, accountant:str, prv_check:bool,
+              window:int, stride, fake_batch_size, n_critic:int, ema_decay, variant:str, loss, weight_clip, instance_noise:float):
+    "Check the public settings and plan the DP-SGD schedule before any data is read; returns the settings `train` uses."
+    if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    eps, delta = check_training_privacy(eps, delta, nominal_records)
+    if stride is not None and stride < window and math.isfinite(eps):
+        k = math.ceil(window / stride)
+        ge, gd = group_privacy(eps, delta, k)
+        raise ValueError(f"stride={stride} < window={window} makes one slot of {stride} steps lie in {k} windows: group privacy "
+                         f"would give eps={ge:.3g}, delta={gd:.3g} for it, not eps={eps:g}; use stride=None (non-overlapping "
+                         "windows) under DP, or eps=inf")
+    q = _public_rate(sample_rate, batch_size, nominal_records)
+    plan = dp_sgd_plan(eps, delta, q, steps, accountant, prv=prv_check)   # everything the run spends, before the data
+    fake_batch_size = batch_size if fake_batch_size is None else int(fake_batch_size)
+    if fake_batch_size < 1: raise ValueError(f"fake_batch_size must be >= 1, got {fake_batch_size}")
+    if n_critic < 1: raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+    if ema_decay is not None and not 0 < ema_decay < 1: raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
+    loss = ("wgan" if variant == "dpwgan" else "bce") if loss is None else loss
+    if loss not in ("bce", "wgan"): raise ValueError(f"loss must be 'bce' or 'wgan', got {loss!r}")
+    if weight_clip is None and loss == "wgan": weight_clip = 0.01
+    if weight_clip is not None and not weight_clip > 0: raise ValueError(f"weight_clip must be > 0, got {weight_clip}")
+    if not instance_noise >= 0: raise ValueError(f"instance_noise must be >= 0, got {instance_noise}")
+    return dict(eps=eps, delta=delta, q=q, plan=plan, fake_batch_size=fake_batch_size, loss=loss, weight_clip=weight_clip)
+
+# %% ../nbs/30_stdpgan.ipynb #80a078f4
+def _build_loop(x:np.ndarray, graph, sch:dict, variant:str, rng, secure:bool, device, opts:dict) -> _TrainLoop:
+    "Models, optimizers, seeded generators and (under DP) Opacus' wrappers of one run, ready to step."
+    W, T, N = x.shape
+    private = math.isfinite(sch["eps"])
+    noise_gen = _secure_generator() if (secure and private) else None
+    seeds = [_torch_seed(rng) if rng is not None else int.from_bytes(os.urandom(8), "little") >> 2 for _ in range(4)]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seeds[0])
+        G, D = build_models(variant, N, T, graph, opts["z_dim"], opts["d_model"], opts["hidden"])
+    G, D = G.to(device), D.to(device)
+    opt_g = torch.optim.Adam(G.parameters(), lr=opts["lr_g"], betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=opts["lr_d"], betas=(0.5, 0.999))
+    sample_gen = noise_gen if noise_gen is not None else torch.Generator().manual_seed(seeds[1])
+    z_gen = torch.Generator().manual_seed(seeds[2])
+    if private:
+        if noise_gen is None: noise_gen = torch.Generator(device=device).manual_seed(seeds[3])
+        D, opt_d = _make_private(D, opt_d, sch["plan"], opts["max_grad_norm"], opts["batch_size"] + sch["fake_batch_size"], secure, noise_gen)
+    ema = opts["ema_decay"]
+    G_ema = copy.deepcopy(G).eval() if ema else None
+    return _TrainLoop(G, D, opt_g, opt_d, G_ema, ema, torch.from_numpy(x), sch["q"], sch["fake_batch_size"], opts["n_critic"],
+                      sample_gen, z_gen, device, private, opts["instance_noise"], sch["loss"], sch["weight_clip"],
+                      opts["monitor"], opts["monitor_every"])
+
+# %% ../nbs/30_stdpgan.ipynb #f21ad5dd
 def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
           *,
           eps:float, # target eps (add/remove one window) for the whole training; inf: no DP
@@ -630,60 +708,44 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
           fake_batch_size:int|None=None, # fixed fake rows per discriminator step (default batch_size)
           n_critic:int=2, # discriminator steps per generator step
           max_grad_norm:float=1.0, # per-window clipping norm C
-          lr_d:float=1e-3, lr_g:float=2e-3,
+          lr_d:float=1e-3, # Adam learning rate of the discriminator
+          lr_g:float=2e-3, # Adam learning rate of the generator
           ema_decay:float|None=None, # release an exponential moving average of the generator (post-processing)
-          z_dim:int=32, d_model:int=32, hidden:int=128,
+          z_dim:int=32, # latent noise dimension of the generator
+          d_model:int=32, # token width of the ST discriminator
+          hidden:int=128, # hidden width of the MLP baselines (dpgan, dpwgan)
+          loss:str|None=None, # "bce" (non-saturating GAN) or "wgan" (critic, weight clipping); None: wgan for dpwgan, else bce
+          weight_clip:float|None=None, # clamp D's weights to [-c, c] after each step; None: 0.01 with the wgan loss, else off
+          instance_noise:float=0.0, # std of Gaussian noise added to D's inputs (real and fake, in [-1, 1] units)
           accountant:str="pld", # "pld" (dp-accounting), "prv" or "rdp" (Opacus): picks the noise multiplier
           prv_check:bool=False, # also report Opacus' PRV eps in `privacy` (slow for few steps)
           device:str|None=None, # None: cuda when available, else cpu
           checkpoint_dir:str|Path|None=None, # private training state, saved every `checkpoint_every` steps
-          checkpoint_every:int=100,
+          checkpoint_every:int=100, # discriminator steps between checkpoints
           resume:bool=False, # continue from the checkpoint of the same run
           diagnostics:bool=False, # also return the NOT PRIVATE real-batch statistics
-          progress:bool=True,
+          monitor=None, # callable(step, generator), called every `monitor_every` steps with the generator to be released
+          monitor_every:int=100, # discriminator steps between monitor calls
+          progress:bool=True, # show a tqdm bar
          ) -> TrainedGAN:
     "Train a (DP) ST-DPGAN variant on windows of `series` on a public schedule; DP-SGD on the discriminator through Opacus."
     if not secure: check_rng(rng)
-    if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    eps, delta = check_training_privacy(eps, delta, nominal_records)
-    private = math.isfinite(eps)
-    if stride is not None and stride < window and private:
-        k = math.ceil(window / stride)
-        ge, gd = group_privacy(eps, delta, k)
-        raise ValueError(f"stride={stride} < window={window} makes one slot of {stride} steps lie in {k} windows: group privacy "
-                         f"would give eps={ge:.3g}, delta={gd:.3g} for it, not eps={eps:g}; use stride=None (non-overlapping "
-                         "windows) under DP, or eps=inf")
-    q = _public_rate(sample_rate, batch_size, nominal_records)
-    plan = dp_sgd_plan(eps, delta, q, steps, accountant, prv=prv_check)   # everything the run spends, before the data
-    fake_batch_size = batch_size if fake_batch_size is None else int(fake_batch_size)
-    if fake_batch_size < 1: raise ValueError(f"fake_batch_size must be >= 1, got {fake_batch_size}")
-    if n_critic < 1: raise ValueError(f"n_critic must be >= 1, got {n_critic}")
-    if ema_decay is not None and not 0 < ema_decay < 1: raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
-    noise_gen = _secure_generator() if (secure and private) else None
+    sch = _schedule(eps, delta, nominal_records, sample_rate, batch_size, steps, accountant, prv_check, window, stride,
+                    fake_batch_size, n_critic, ema_decay, variant, loss, weight_clip, instance_noise)
     x, m, vr, from_data = prepare_windows(series, window, stride, value_range, mask)
     W, T, N = x.shape
     record = _record_unit(series, unit, T, N)
     graph = _variant_graph(series, variant, adjacency, graph_threshold, max_distance_m, N)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    seeds = [_torch_seed(rng) if rng is not None else int.from_bytes(os.urandom(8), "little") >> 2 for _ in range(4)]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seeds[0])
-        G, D = build_models(variant, N, T, graph, z_dim, d_model, hidden)
-    G, D = G.to(device), D.to(device)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
-    sample_gen = noise_gen if noise_gen is not None else torch.Generator().manual_seed(seeds[1])
-    z_gen = torch.Generator().manual_seed(seeds[2])
-    if private:
-        if noise_gen is None: noise_gen = torch.Generator(device=device).manual_seed(seeds[3])
-        D, opt_d = _make_private(D, opt_d, plan, max_grad_norm, batch_size + fake_batch_size, secure, noise_gen)
-    G_ema = copy.deepcopy(G).eval() if ema_decay else None
-    loop = _TrainLoop(G, D, opt_g, opt_d, G_ema, ema_decay, torch.from_numpy(x), q, fake_batch_size, n_critic,
-                      sample_gen, z_gen, device, private)
+    opts = dict(z_dim=z_dim, d_model=d_model, hidden=hidden, lr_g=lr_g, lr_d=lr_d, max_grad_norm=max_grad_norm, batch_size=batch_size,
+                ema_decay=ema_decay, n_critic=n_critic, instance_noise=instance_noise, monitor=monitor, monitor_every=monitor_every)
+    loop = _build_loop(x, graph, sch, variant, rng, secure, device, opts)
     ckpt = Path(checkpoint_dir) / f"{variant}.pt" if checkpoint_dir else None
-    run_id = repr(dict(variant=variant, plan=plan, shape=(W, T, N), batch=(batch_size, fake_batch_size, n_critic), ema=ema_decay))   # repr: NaN-safe
+    run_id = repr(dict(variant=variant, plan=sch["plan"], shape=(W, T, N), batch=(batch_size, sch["fake_batch_size"], n_critic),
+                       ema=ema_decay, loss=(sch["loss"], sch["weight_clip"], instance_noise)))   # repr: NaN-safe
     if resume and ckpt is not None and ckpt.exists(): loop.load(torch.load(ckpt, weights_only=False), run_id, ckpt)
-    loop.run(steps, ckpt, checkpoint_every, run_id, f"{variant} eps={eps:g}", progress)
-    return _finish(loop, plan, record, vr, from_data, variant, T, N, series, secure, max_grad_norm, fake_batch_size, n_critic,
-                   dict(steps=steps, batch_size=batch_size, lr_d=lr_d, lr_g=lr_g, z_dim=z_dim, d_model=d_model, window=T,
-                        stride=stride, ema_decay=ema_decay), diagnostics)
+    loop.run(steps, ckpt, checkpoint_every, run_id, f"{variant} eps={sch['eps']:g}", progress)
+    config = dict(steps=steps, batch_size=batch_size, lr_d=lr_d, lr_g=lr_g, z_dim=z_dim, d_model=d_model, window=T, stride=stride,
+                  ema_decay=ema_decay, loss=sch["loss"], weight_clip=sch["weight_clip"], instance_noise=instance_noise)
+    return _finish(loop, sch["plan"], record, vr, from_data, variant, T, N, series, secure, max_grad_norm, sch["fake_batch_size"],
+                   n_critic, config, diagnostics)
