@@ -131,6 +131,61 @@ def test_generator_step_leaves_no_per_sample_state_in_discriminator():
             torch.testing.assert_close(p.grad_sample[i], ref[i][n], rtol=1e-4, atol=1e-6)
 
 
+def test_wgan_loss_per_sample_grads_match_single_record_loop():
+    "The WGAN critic loss is a mean of per-row terms, so Opacus' per-sample gradients stay exact (one backward, no penalty)."
+    torch.manual_seed(0)
+    _, D = sg.build_models("dpwgan", N, T, None, z_dim=4, hidden=16)
+    x = torch.randn(7, T, N)
+    sign = torch.tensor([-1., -1, -1, -1, 1, 1, 1])    # 4 real rows (-D), 3 fake rows (+D)
+    ref = []
+    for i in range(len(x)):
+        D.zero_grad(set_to_none=True); (sign[i] * D(x[i:i + 1])).sum().backward()
+        ref.append({n: p.grad.detach().clone() for n, p in D.named_parameters()})
+    D.zero_grad(set_to_none=True)
+    with torch.no_grad(): want = (sign * D(x)).mean()
+    gsm = GradSampleModule(D, loss_reduction="mean")
+    loss = sg._discriminator_loss(gsm(x), 4, "wgan")
+    torch.testing.assert_close(loss.detach(), want)
+    loss.backward()
+    for name, p in D.named_parameters():
+        for i in range(len(x)): torch.testing.assert_close(p.grad_sample[i], ref[i][name], rtol=1e-4, atol=1e-6)
+
+
+def test_dpwgan_clips_weights_and_monitor_sees_the_ema_without_changing_training():
+    kw = dict(eps=math.inf, steps=12, sample_rate=0.3, ema_decay=0.9, **{**KW, "adjacency": None})
+    calls = []
+    def monitor(step, G):
+        assert not G.training
+        calls.append((step, [p.detach().clone() for p in G.parameters()]))
+        torch.randn(3)                                   # the monitor's own draws must not shift training
+    a = sg.train(_series(30), variant="dpwgan", rng=np.random.default_rng(2), monitor=monitor, monitor_every=4, **kw)
+    b = sg.train(_series(30), variant="dpwgan", rng=np.random.default_rng(2), **kw)
+    assert [c[0] for c in calls] == [4, 8, 12]
+    for p, q in zip(calls[-1][1], a.generator.parameters()): torch.testing.assert_close(p, q.detach())   # the released EMA
+    __import__("pandas").testing.assert_frame_equal(a.history, b.history)
+    assert a.config["loss"] == "wgan" and a.config["weight_clip"] == 0.01
+    # weight clipping: a critic step leaves every weight in [-c, c]
+    G, D = sg.build_models("dpwgan", N, T, None, z_dim=4, hidden=16)
+    with torch.no_grad():
+        for p in D.parameters(): p.mul_(10)
+    opt = torch.optim.Adam(D.parameters(), lr=1e-3)
+    sg._discriminator_step(D, opt, G, torch.rand(5, T, N), 5, torch.Generator().manual_seed(0), "cpu", loss="wgan", weight_clip=0.02)
+    assert max(float(p.abs().max()) for p in D.parameters()) <= 0.02 + 1e-9
+
+
+def test_instance_noise_reaches_the_discriminator_inputs():
+    G, D = sg.build_models("dpgan", N, T, None, z_dim=4, hidden=16)
+    seen = []
+    D.register_forward_hook(lambda m, i, o: seen.append(i[0].detach().clone()))
+    real = torch.zeros(4, T, N)
+    opt = torch.optim.SGD(D.parameters(), lr=0.0)
+    sg._discriminator_step(D, opt, G, real, 2, torch.Generator().manual_seed(0), "cpu", instance_noise=0.0)
+    sg._discriminator_step(D, opt, G, real, 2, torch.Generator().manual_seed(0), "cpu", instance_noise=0.5)
+    assert torch.equal(seen[0][:4], real)
+    std = float(seen[1][:4].std())
+    assert 0.35 < std < 0.65, std                       # the real rows carry N(0, 0.5^2) noise
+
+
 KW = dict(adjacency=_graph(), window=T, value_range=(0, 70), d_model=8, z_dim=4, unit="one test window", progress=False)
 
 
@@ -316,16 +371,18 @@ def test_eval_notebook_smoke(tmp_path):
     root = Path(__file__).resolve().parents[1]
     pm.execute_notebook(str(root / "nbs/eval/30_stdpgan.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
                         cwd=str(root / "nbs/eval"), progress_bar=False,
-                        parameters=dict(output_dir=str(tmp_path / "o"), datasets=["melbourne-parking"], epsilons=[5, "inf"],
-                                        variants=["stdpgan", "dpgan"], gan_steps=4, forecast_steps=2, n_synthetic=16,
-                                        max_nodes=6, hidden=8, fidelity_eps=5))
+                        parameters=dict(output_dir=str(tmp_path / "o"), datasets=["los-loop"], epsilons=[5, "inf"],
+                                        variants=["stdpgan", "dpgan", "dpwgan"], gan_steps=4, stable_steps=4, monitor_every=2,
+                                        forecast_steps=2, n_synthetic=16, max_nodes=6, hidden=8, fidelity_eps=5))
     out = tmp_path / "o"
-    for f in ("utility_melbourne-parking.csv", "privacy.csv", "fidelity.csv", "claims.csv", "utility_vs_eps.png", "fidelity.png", "series.pdf"):
+    for f in ("utility_los-loop.csv", "privacy.csv", "fidelity.csv", "claims.csv", "training_curve.csv", "utility_vs_eps.png",
+              "fidelity.png", "series.pdf", "training.png"):
         assert (out / f).stat().st_size > 100, f
     import pandas as pd
     p = pd.read_csv(out / "privacy.csv")
     fin = p[p.epsilon == 5]
-    assert (fin.eps_pld <= 5.0 * 1.001).all() and len(p) == 4 and (p.relation == "add/remove").all()
+    assert (fin.eps_pld <= 5.0 * 1.001).all() and len(p) == 3 * 2 + 1 and (p.relation == "add/remove").all()
+    assert len(pd.read_csv(out / "training_curve.csv")) == 2                  # monitor at steps 2 and 4 of the stable run
 
 
 @pytest.mark.slow
