@@ -1,6 +1,6 @@
 """Discriminator-step throughput of ST-DPGAN with and without DP-SGD (Opacus), and peak memory.
 
-Usage: .venv/bin/python benchmarks/bench_stdpgan.py [--quick] [--device cpu|cuda] [--threads 1]
+Usage: .venv/bin/python benchmarks/bench_stdpgan.py [--quick] [--device cpu|cuda] [--threads 1] [--batch 32]
 
 For each (variant, N sensors, T steps) it times discriminator steps exactly as `trajstudy.stdpgan.train`
 runs them (one forward pass on B real + B fake windows, one backward, one optimizer step):
@@ -36,10 +36,12 @@ def _one(cfg):
         D, opt, _ = PrivacyEngine().make_private(module=D, optimizer=opt, data_loader=loader, noise_multiplier=1.0,
                                                  max_grad_norm=1.0, poisson_sampling=True)
     zgen = torch.Generator().manual_seed(0)
-    for _ in range(cfg["warmup"]): sg._discriminator_step(D, opt, G, real, B, zgen, dev)
+    loss = "wgan" if cfg["variant"] == "dpwgan" else "bce"
+    step = lambda: sg._discriminator_step(D, opt, G, real, B, zgen, dev, loss=loss, weight_clip=0.01 if loss == "wgan" else None)
+    for _ in range(cfg["warmup"]): step()
     if dev.type == "cuda": torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    for _ in range(cfg["steps"]): sg._discriminator_step(D, opt, G, real, B, zgen, dev)
+    for _ in range(cfg["steps"]): step()
     if dev.type == "cuda": torch.cuda.synchronize()
     dt = time.perf_counter() - t0
     peak = torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -59,14 +61,15 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--device", default="cuda" if _has_cuda() else "cpu")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=32, help="real windows per step (as many fake ones again)")
     ap.add_argument("--child")
     a = ap.parse_args()
     if a.child:
         print(json.dumps(_one(json.loads(a.child)))); return
-    B = 32
+    B = a.batch
     grid = [("stdpgan", 20, 12), ("stdpgan", 50, 12), ("stdpgan", 207, 12), ("stdpgan", 207, 24), ("stdpgan", 207, 48),
-            ("stdpgan-noattn", 207, 12), ("dpgan", 207, 12)]
-    if a.quick: grid = [("stdpgan", 20, 12), ("stdpgan", 207, 12), ("stdpgan", 207, 24), ("dpgan", 207, 12)]
+            ("stdpgan-noattn", 207, 12), ("dpgan", 207, 12), ("dpwgan", 207, 12)]
+    if a.quick: grid = [("stdpgan", 20, 12), ("stdpgan", 207, 12), ("dpgan", 20, 12), ("dpwgan", 20, 12)]
     steps = 5 if a.quick else 20
     print(f"device={a.device} threads={a.threads} batch={B} real + {B} fake windows per step, {steps} timed steps")
     print(f"{'variant':16s} {'N':>4s} {'T':>3s} {'params':>8s} {'plain w/s':>10s} {'DP w/s':>8s} {'DP/plain':>8s} "
