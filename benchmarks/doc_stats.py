@@ -2,7 +2,7 @@
 top-level definition, exported functions over 60 lines, and docment coverage of user-facing functions (in total, and
 per module: the callables lacking docments).
 Run: .venv/bin/python benchmarks/doc_stats.py"""
-import ast, importlib, inspect, json, pathlib
+import ast, importlib, inspect, json, pathlib, re
 from fastcore.docments import docments
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -90,6 +90,36 @@ def module_docment_gaps():
         rows[f.stem] = (n, lack, ps_n, und_n, names)
     return rows
 
+def _shows_value(src):
+    "Whether a code cell's source ends in an expression that shows a value (not a bare assertion call) or prints."
+    try: tree = ast.parse(src)
+    except SyntaxError: return False
+    if "print(" in src: return True
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr): return False
+    v = tree.body[-1].value
+    return not (isinstance(v, ast.Call) and getattr(v.func, "id", "") in ("test_eq", "test_close", "test_fail", "test_ne"))
+
+def lessons_missing(nb):
+    """Public definitions of notebook `nb` not followed by a lesson: the code cells after a definition's exported cell, up
+    to the next exported definition (an exported statement between, such as a registry entry, does not end the lesson),
+    must name it, assert something and show a value."""
+    cells, out = json.loads(pathlib.Path(nb).read_text())["cells"], []
+    is_exp = lambda c: c["cell_type"] == "code" and any(l.strip().startswith("#| export") for l in "".join(c["source"]).splitlines())
+    for i, c in enumerate(cells):
+        if not is_exp(c): continue
+        try: tree = ast.parse("".join(c["source"]))
+        except SyntaxError: continue
+        names = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not n.name.startswith("_")]
+        lesson = []
+        for c2 in cells[i + 1:]:
+            if is_exp(c2) and cell_defs("".join(c2["source"])): break
+            if c2["cell_type"] == "code" and not is_exp(c2): lesson.append("".join(c2["source"]))
+        code = "\n".join(lesson)
+        asserts = bool(re.search(r"\bassert\b|test_(eq|close|fail|ne)\(", code))
+        out += [n for n in names if not (re.search(rf"\b{n}\b", code) and asserts and any(_shows_value(l) for l in lesson))]
+    return out
+
+
 if __name__ == "__main__":
     cells = exported_cells()
     multi = [c for c in cells if c[1] > 1]
@@ -109,3 +139,7 @@ if __name__ == "__main__":
     print(f"{'module':<16}{'callables':>10}{'lacking':>9}{'params':>8}{'undoc':>7}  lacking (undocumented/params)")
     for m, (n, lack, ps_n, und_n, names) in rows.items():
         print(f"{m:<16}{n:>10}{lack:>9}{ps_n:>8}{und_n:>7}  {', '.join(names)}")
+    print("\npublic definitions without a lesson right after them (a code cell that names it, asserts and shows a value):")
+    for nb in sorted((ROOT/"nbs").glob("[0-9]*.ipynb")):
+        miss = lessons_missing(nb)
+        print(f"  {nb.name:<24}{len(miss):>3}  {', '.join(miss)}")

@@ -382,6 +382,21 @@ register(Dataset("los-loop", "los-loop", "sensors", "LOS-loop: 5-minute speeds o
            DataFile("los_adj.csv", "7a6eb41e10677992b5af50f5ab187c6c05c5c3a92cb973950cfddbf857361e76", url=_TGCN + "los_adj.csv")],
     loader=load_los_loop))
 
+# %% ../nbs/02_data.ipynb #2bf883a7
+register(Dataset("melbourne-parking", "melbourne-parking", "sensors",
+    "City of Melbourne parking sensors: sampled arrival/departure events of 2017-02-08 (~1 in 10) and two 2018 bay snapshots",
+    "Melbourne parking occupancy of ST-DPGAN (a sample of the same city's sensor events)",
+    "City of Melbourne Open Data (CC BY 4.0); snapshots via github.com/anjsimmo/govhack2018 @50297b0; events rebuilt from a text copy",
+    "City of Melbourne, On-street Parking Bay Sensors and On-street Car Parking Sensor Data - 2017 (data.melbourne.vic.gov.au).",
+    "CC BY 4.0 (City of Melbourne Open Data)",
+    files=[DataFile("On-street_Car_Parking_Sensor_Data_-_2017_02_08.csv.xz", "02c9810bf23877ee7df813101dcbd985b2ba9426069fa9ceb55c43b61511dbeb",
+                    "On-street_Car_Parking_Sensor_Data_-_2017_02_08.csv", "e88af8e2203f42916d9f123af53e5ba87a30bb68565caebcff4c1003b1a362ec"),
+           DataFile("sensors_T11-18.csv", "96465a9a8b669d42629c26271895c289622c75b812cfbd31ce142113389f1ac0", url=_GOVHACK + "sensors_T11-18.csv"),
+           DataFile("sensors_T16-38.csv", "5785f8bd0929ace4ab41957cca37b5f30f12177f006ac3f84c22877663a3ed30", url=_GOVHACK + "sensors_T16-38.csv")],
+    how_to_obtain="The event file has no stable public URL: export 'On-street Car Parking Sensor Data - 2017' for 2017-02-08 from "
+                  "data.melbourne.vic.gov.au, or copy the study's shared/data/melbourne-parking folder.",
+    loader=None))   # set beside load_melbourne_parking below, which reads this entry's files
+
 # %% ../nbs/02_data.ipynb #08490646
 def melbourne_parking_events() -> pd.DataFrame:
     "The raw 2017-02-08 sensor events, times parsed (local time)."
@@ -399,7 +414,7 @@ def melbourne_bays(snapshot:str="T11-18", # which 2018 snapshot, e.g. "T11-18"
     with open_data_file(REGISTRY["melbourne-parking"], f"sensors_{snapshot}.csv", text=True) as f:
         return pd.read_csv(f, dtype={"st_marker_id": str})
 
-# %% ../nbs/02_data.ipynb #f00fb08f
+# %% ../nbs/02_data.ipynb #2d310217
 def load_melbourne_parking(freq:str="10min", # time step, a pandas offset
                            start:str="08:00", # first step, local "HH:MM"
                            end:str="19:00", # end of the series, local "HH:MM"
@@ -436,20 +451,7 @@ def load_melbourne_parking(freq:str="10min", # time step, a pandas offset
     out.unplaced_areas, out.n_unplaced_events = unplaced, n_unplaced
     return out
 
-# %% ../nbs/02_data.ipynb #2d310217
-register(Dataset("melbourne-parking", "melbourne-parking", "sensors",
-    "City of Melbourne parking sensors: sampled arrival/departure events of 2017-02-08 (~1 in 10) and two 2018 bay snapshots",
-    "Melbourne parking occupancy of ST-DPGAN (a sample of the same city's sensor events)",
-    "City of Melbourne Open Data (CC BY 4.0); snapshots via github.com/anjsimmo/govhack2018 @50297b0; events rebuilt from a text copy",
-    "City of Melbourne, On-street Parking Bay Sensors and On-street Car Parking Sensor Data - 2017 (data.melbourne.vic.gov.au).",
-    "CC BY 4.0 (City of Melbourne Open Data)",
-    files=[DataFile("On-street_Car_Parking_Sensor_Data_-_2017_02_08.csv.xz", "02c9810bf23877ee7df813101dcbd985b2ba9426069fa9ceb55c43b61511dbeb",
-                    "On-street_Car_Parking_Sensor_Data_-_2017_02_08.csv", "e88af8e2203f42916d9f123af53e5ba87a30bb68565caebcff4c1003b1a362ec"),
-           DataFile("sensors_T11-18.csv", "96465a9a8b669d42629c26271895c289622c75b812cfbd31ce142113389f1ac0", url=_GOVHACK + "sensors_T11-18.csv"),
-           DataFile("sensors_T16-38.csv", "5785f8bd0929ace4ab41957cca37b5f30f12177f006ac3f84c22877663a3ed30", url=_GOVHACK + "sensors_T16-38.csv")],
-    how_to_obtain="The event file has no stable public URL: export 'On-street Car Parking Sensor Data - 2017' for 2017-02-08 from "
-                  "data.melbourne.vic.gov.au, or copy the study's shared/data/melbourne-parking folder.",
-    loader=load_melbourne_parking))
+REGISTRY["melbourne-parking"].loader = load_melbourne_parking   # its registry entry is above the loader
 
 # %% ../nbs/02_data.ipynb #f3ff549b
 def load_sdwpf(clip_negative:bool=False, # set negative power (the turbines' own draw) to 0
