@@ -9,10 +9,11 @@ with "SYN-". The first size is the real day itself (no copies).
 Reported per size: wall-clock seconds per stage, the total wall and CPU seconds of the process (on a shared
 machine the wall time also counts the time other processes held the cores), (grid, costs_and_clusters, hiding_sets, merge[_and_repair], total), the
 median spatial granularity and the suppression rate, and the growth exponent b of time ~ users^b fitted on the
-synthetic sizes. Epochs with more than `--block_size` users are clustered within k-means blocks (see the kte-hide
+synthetic sizes. Epochs with more than `--block_size` users are clustered within balanced k-d blocks (see the kte-hide
 notebook); the same block size is used at every size, so the exponent compares like with like.
 
-Run:  .venv/bin/python benchmarks/bench_ktehide.py [--quick] [--sizes 10000 30000 100000] [--repair]
+Run:  .venv/bin/python benchmarks/bench_ktehide.py [--quick] [--sizes 10000 30000 100000] [--repair] [--csv OUT.csv]
+      .venv/bin/python benchmarks/bench_ktehide.py --fit A.csv B.csv   (sizes run in separate processes: one table, one fit)
 """
 import argparse, time, warnings
 import numpy as np
@@ -61,6 +62,15 @@ def run(pts, block_size, repair, cluster_size, knn=30):
             **({"violations": A.stats["violations"], "leaks_over_epoch": A.stats["leaks_over_epoch"]} if repair else {})}
 
 
+def growth(df):
+    "Fit time ~ users^b over the synthetic sizes, per stage, and print it."
+    syn = df[df.input.str.startswith("SYNTHETIC")]
+    if len(syn) >= 2:
+        stages = [c for c in ("costs_and_clusters", "hiding_sets", "merge", "merge_and_repair", "total", "cpu_s") if c in df]
+        g = {s: round(float(np.polyfit(np.log(syn.users), np.log(syn[s].clip(lower=1e-3)), 1)[0]), 2) for s in stages}
+        print("growth exponent over the synthetic sizes (time ~ users^b):", g)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -70,7 +80,14 @@ if __name__ == "__main__":
     ap.add_argument("--cluster_size", type=int, default=100)
     ap.add_argument("--jitter_m", type=float, default=500.0)
     ap.add_argument("--repair", action="store_true", help="also run the ε repair (verifier in the loop)")
+    ap.add_argument("--csv", default=None, help="also write the table to this CSV")
+    ap.add_argument("--fit", nargs="*", default=None, help="no run: read these CSVs (from --csv) and print the table and the growth exponents")
     a = ap.parse_args()
+    if a.fit:
+        df = pd.concat([pd.read_csv(f) for f in a.fit], ignore_index=True).drop_duplicates("input")
+        df = pd.concat([df[~df.input.str.startswith("SYNTHETIC")].head(1), df[df.input.str.startswith("SYNTHETIC")].sort_values("users")])
+        pd.set_option("display.width", 250)
+        print(df.to_string(index=False)); growth(df); raise SystemExit
     sizes = a.sizes or ([3000, 10_000] if a.quick else [10_000, 30_000, 100_000])
     pd.set_option("display.width", 220)
     rng = np.random.default_rng(0)
@@ -85,8 +102,5 @@ if __name__ == "__main__":
     df = pd.DataFrame(rows)
     print("\n== kte-hide, k=2, tau=epoch_len=1h, block_size=%d, cluster_size=%d, knn=%d, repair=%s ==" % (a.block_size, a.cluster_size, a.knn, a.repair))
     print(df.to_string(index=False))
-    syn = df.iloc[1:]
-    if len(syn) >= 2:
-        stages = [c for c in ("costs_and_clusters", "hiding_sets", "merge", "merge_and_repair", "total", "cpu_s") if c in df]
-        growth = {s: round(float(np.polyfit(np.log(syn.users), np.log(syn[s].clip(lower=1e-3)), 1)[0]), 2) for s in stages}
-        print("growth exponent over the synthetic sizes (time ~ users^b):", growth)
+    if a.csv: df.to_csv(a.csv, index=False)
+    growth(df)

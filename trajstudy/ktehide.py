@@ -11,7 +11,10 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import SpectralClustering
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
+from tqdm import TqdmWarning
+with warnings.catch_warnings():                 # notebooks without ipywidgets: tqdm's text bars, without its warning
+    warnings.filterwarnings("ignore", message="IProgress not found", category=TqdmWarning)
+    from tqdm.auto import tqdm
 from .core import validate_points, validate_boxes
 from .kmerge import GridTrajs, pairwise_costs, k_merge_many
 from .verify import _to_ns as _ns
@@ -607,6 +610,7 @@ def repair_cuts(v, # the verification of the current publication (Verification)
     Returns (new cuts, new decoys, (epoch, user) pairs to withdraw, counts)."""
     G = E.G
     ginv, pt, code, ustart, uend = _point_index(G, pts)
+    pep = E.ep[ginv]                                   # epoch of every point (once: not per window)
     rec_u = pd.Index(G.uids).get_indexer(v.records)
     eps = v.max_leak.value; tau = v.tau.value; bin_ns = G.bin_ns
     c = v.checked
@@ -631,7 +635,7 @@ def repair_cuts(v, # the verification of the current publication (Verification)
         we = pt[j] + tau
         ke = known_epochs(j, i)                                                             # epochs of the known samples
         C = [int(rec_u[q]) for q in v.consistent[j] if q >= 0 and rec_u[q] != i and rec_u[q] >= 0]
-        sides = leak_sides(pt, E.ep[ginv], ke, j, lo, hi, lb, la, eps, tau, bin_ns)
+        sides = leak_sides(pt, pep, ke, j, lo, hi, lb, la, eps, tau, bin_ns)
         for cand in sides:
             done = _try_cut(E, int(ginv[cand[0]]), int(i), C, hide, publish, r, extra, cuts, new)
             n["cut"] += done
