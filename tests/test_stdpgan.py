@@ -376,7 +376,7 @@ def test_eval_notebook_smoke(tmp_path):
                                         forecast_steps=2, n_synthetic=16, max_nodes=6, hidden=8, fidelity_eps=5))
     out = tmp_path / "o"
     for f in ("utility_los-loop.csv", "privacy.csv", "fidelity.csv", "claims.csv", "training_curve.csv", "utility_vs_eps.png",
-              "fidelity.png", "series.pdf", "training.png"):
+              "fidelity.png", "series.pdf", "training.png", "paper_claims.csv"):
         assert (out / f).stat().st_size > 100, f
     import pandas as pd
     p = pd.read_csv(out / "privacy.csv")
