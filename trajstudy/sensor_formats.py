@@ -18,6 +18,7 @@ def _decode(a) -> np.ndarray:
     a = np.asarray(a)
     return np.array([x.decode("utf-8") if isinstance(x, bytes) else x for x in a]) if a.dtype.kind in "SO" else a
 
+# %% ../nbs/32_sensor_formats.ipynb #aeb58706
 def _index_from_h5(ds) -> pd.Index:
     kind = ds.attrs.get("kind", b"")
     kind = kind.decode() if isinstance(kind, bytes) else str(kind)
@@ -30,7 +31,10 @@ def _index_from_h5(ds) -> pd.Index:
         return idx
     return pd.Index(_decode(vals))
 
-def read_pandas_h5_h5py(path:str|Path, key:str="df") -> pd.DataFrame:
+# %% ../nbs/32_sensor_formats.ipynb #6560142f
+def read_pandas_h5_h5py(path:str|Path, # an .h5 file written by `DataFrame.to_hdf(..., format="fixed")` (pandas' default)
+                        key:str="df", # the group the frame was stored under (`to_hdf`'s `key`)
+                       ) -> pd.DataFrame:
     "Read a DataFrame written by `DataFrame.to_hdf(format='fixed')` with h5py only (no PyTables)."
     import h5py
     with h5py.File(path, "r") as f:
@@ -50,7 +54,10 @@ def read_pandas_h5_h5py(path:str|Path, key:str="df") -> pd.DataFrame:
     if missing: raise ValueError(f"{path}/{key}: columns {missing[:5]} are in no block")
     return pd.DataFrame({c: parts[c] for c in columns}, index=index)
 
-def read_pandas_h5(path:str|Path, key:str|None=None) -> pd.DataFrame:
+# %% ../nbs/32_sensor_formats.ipynb #f67028c5
+def read_pandas_h5(path:str|Path, # a pandas HDF5 file (`DataFrame.to_hdf`)
+                   key:str|None=None, # the group to read; None: the file's only group
+                  ) -> pd.DataFrame:
     "Read a pandas HDF5 DataFrame: with pandas/PyTables if installed, else with h5py (fixed format)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path} does not exist")
@@ -68,13 +75,14 @@ def read_pandas_h5(path:str|Path, key:str|None=None) -> pd.DataFrame:
         key = keys[0]
     return read_pandas_h5_h5py(path, key)
 
-# %% ../nbs/32_sensor_formats.ipynb #aeb58706
+# %% ../nbs/32_sensor_formats.ipynb #52010aad
 def read_metr_la_h5(path:str|Path, # metr-la.h5 (or pems-bay.h5): timestamps x sensor ids
                     graph=None, # a trajstudy.data.SensorGraph (node_ids, coords, adjacency); None: no graph
                     zero_is_missing:bool=True, # DCRNN's convention: a speed of 0 means no reading
-                    key:str|None=None,
+                    key:str|None=None, # the HDF5 group holding the table; None: the file's only group
                     tz:str|None=None, # time zone of the (naive, local) timestamps, e.g. "America/Los_Angeles"; None keeps them naive
-                    name:str="metr-la") -> SensorSeries:
+                    name:str="metr-la", # the SensorSeries' name
+                   ) -> SensorSeries:
     "The METR-LA speed table as a SensorSeries, its sensors in the graph's order."
     df = read_pandas_h5(path, key)
     if not isinstance(df.index, pd.DatetimeIndex): raise ValueError(f"{path}: the index is not timestamps ({df.index.dtype})")
@@ -98,7 +106,11 @@ def read_metr_la_h5(path:str|Path, # metr-la.h5 (or pems-bay.h5): timestamps x s
     return SensorSeries(np.where(m, v, np.nan), m, ts, np.array(df.columns), coords, adj, name=name, unit="mph")
 
 # %% ../nbs/32_sensor_formats.ipynb #1f810767
-def read_windmill_json(path:str|Path, start:str="2011-01-01", freq:str="h", name:str="windmill") -> SensorSeries:
+def read_windmill_json(path:str|Path, # a Windmill JSON file with "block" (T x N), "edges" ([i, j] pairs) and "weights"
+                       start:str="2011-01-01", # timestamp of the first step (the file carries none)
+                       freq:str="h", # step length as a pandas frequency (the Windmill data are hourly)
+                       name:str="windmill", # the SensorSeries' name
+                      ) -> SensorSeries:
     "A PyTorch Geometric Temporal Windmill JSON (`block`, `edges`, `weights`) as a SensorSeries."
     with open(path, encoding="utf-8") as f: d = json.load(f)
     for k in ("block", "edges", "weights"):
