@@ -23,7 +23,8 @@ __all__ = ['FORECASTERS', 'split_windows', 'sliding_windows', 'GRUForecaster', '
 # %% ../nbs/31_forecast.ipynb #fb0a4ae6
 def split_windows(windows:np.ndarray, # (W, T, N)
                   t_in:int, # input steps; the rest of the window is the forecast horizon
-                  mask:np.ndarray|None=None):
+                  mask:np.ndarray|None=None, # (W, T, N) True where observed; None: where finite
+                 ):
     "Inputs `(W, t_in, N)`, targets `(W, T - t_in, N)` and the targets' mask."
     w = np.asarray(windows, float)
     if w.ndim != 3: raise ValueError(f"windows must be (W, T, N), got shape {w.shape}")
@@ -32,7 +33,11 @@ def split_windows(windows:np.ndarray, # (W, T, N)
     if m.shape != w.shape: raise ValueError(f"mask shape {m.shape} does not match windows {w.shape}")
     return w[:, :t_in], w[:, t_in:], m[:, :t_in], m[:, t_in:]
 
-def sliding_windows(values:np.ndarray, length:int, mask:np.ndarray|None=None, stride:int=1):
+def sliding_windows(values:np.ndarray, # (T, N) readings
+                    length:int, # steps per window
+                    mask:np.ndarray|None=None, # (T, N) True where observed; None: where finite
+                    stride:int=1, # steps between window starts
+                   ):
     "All windows of `length` steps of a `(T, N)` array (overlapping: for training and testing forecasters, not for DP)."
     v = np.asarray(values, float)
     m = np.isfinite(v) if mask is None else np.asarray(mask, bool)
@@ -121,13 +126,18 @@ class Forecaster:
 
 def fit_forecaster(windows:np.ndarray, # (W, T, N) training windows (real or synthetic)
                    *, t_in:int, # input steps; horizon = T - t_in
-                   rng:np.random.Generator,
+                   rng:np.random.Generator, # initial weights and batch order
                    kind:str="gru", # "gru" or "graph"
                    adjacency:np.ndarray|None=None, # (N, N) weights (needed for "graph")
-                   mask:np.ndarray|None=None,
-                   epochs:int=20, batch_size:int=64, lr:float=5e-3, hidden:int=32,
+                   mask:np.ndarray|None=None, # (W, T, N) True where observed (missing targets do not count in the loss)
+                   epochs:int=20, # passes over the windows (if steps is None)
+                   batch_size:int=64, # windows per gradient step
+                   lr:float=5e-3, # Adam learning rate
+                   hidden:int=32, # recurrent state width
                    steps:int|None=None, # if given: exactly this many gradient steps (overrides epochs), so TRTR and TSTR train alike
-                   device:str|None=None, progress:bool=False) -> Forecaster:
+                   device:str|None=None, # None: cuda when available, else cpu
+                   progress:bool=False, # show a tqdm bar
+                  ) -> Forecaster:
     "Fit a forecaster on windows with a masked L1 loss (Adam)."
     check_rng(rng)
     if kind not in FORECASTERS: raise ValueError(f"kind must be one of {list(FORECASTERS)}, got {kind!r}")
@@ -165,7 +175,11 @@ def fit_forecaster(windows:np.ndarray, # (W, T, N) training windows (real or syn
     return Forecaster(model, kind, t_in, y.shape[1], loc, scale, ei, ew, hist)
 
 # %% ../nbs/31_forecast.ipynb #cc341159
-def forecast_errors(fc:Forecaster, windows:np.ndarray, mask:np.ndarray|None=None, mape_min_abs:float=1.0) -> pd.DataFrame:
+def forecast_errors(fc:Forecaster, # a fitted forecaster
+                    windows:np.ndarray, # (W, T, N) real test windows
+                    mask:np.ndarray|None=None, # (W, T, N) True where observed
+                    mape_min_abs:float=1.0, # targets with |y| below this are left out of MAPE
+                   ) -> pd.DataFrame:
     "MAE, RMSE and MAPE (%) of `fc` on real windows, per horizon step (1..H) and over all (`horizon=0`)."
     x, y, mx, my = split_windows(windows, fc.t_in, mask)
     if y.shape[1] != fc.horizon: raise ValueError(f"windows give horizon {y.shape[1]}, the forecaster predicts {fc.horizon}")
@@ -178,8 +192,15 @@ def forecast_errors(fc:Forecaster, windows:np.ndarray, mask:np.ndarray|None=None
 def tstr_trtr(real_train:np.ndarray, # (W, T, N) real training windows
               synthetic:np.ndarray|None, # (S, T, N) synthetic windows; None: TRTR only
               real_test:np.ndarray, # (W', T, N) held-out real windows
-              *, t_in:int, rng:np.random.Generator, adjacency:np.ndarray|None=None,
-              kinds=("gru", "graph"), real_train_mask=None, real_test_mask=None, mape_min_abs:float=1.0, **fit_kw) -> pd.DataFrame:
+              *, t_in:int, # input steps; horizon = T - t_in
+              rng:np.random.Generator, # weights and batch order of every forecaster
+              adjacency:np.ndarray|None=None, # (N, N) weights (for the graph forecaster)
+              kinds=("gru", "graph"), # forecasters to train (keys of FORECASTERS)
+              real_train_mask=None, # (W, T, N) True where the real training windows are observed
+              real_test_mask=None, # (W', T, N) True where the test windows are observed
+              mape_min_abs:float=1.0, # targets with |y| below this are left out of MAPE
+              **fit_kw, # passed to fit_forecaster (steps=, hidden=, ...): the same for TRTR and TSTR
+             ) -> pd.DataFrame:
     "Errors of forecasters trained on real (TRTR) and on synthetic (TSTR) windows, tested on held-out real windows."
     sets = {"TRTR": (real_train, real_train_mask)}
     if synthetic is not None:
@@ -214,7 +235,9 @@ def time_of_day_slots(timestamps, # datetimes of the steps
 
 def historical_average_table(values:np.ndarray, # (T, N) real training readings
                              slots:np.ndarray, # (T,) time-of-day slot of each step
-                             n_slots:int, mask:np.ndarray|None=None) -> np.ndarray:
+                             n_slots:int, # slots per day
+                             mask:np.ndarray|None=None, # (T, N) True where observed
+                            ) -> np.ndarray:
     "Mean reading of each sensor per time-of-day slot, `(n_slots, N)`; slots never seen take the sensor's mean."
     v = np.asarray(values, float)
     m = np.isfinite(v) if mask is None else np.asarray(mask, bool) & np.isfinite(v)
@@ -224,10 +247,12 @@ def historical_average_table(values:np.ndarray, # (T, N) real training readings
     return np.where(c > 0, s / np.maximum(c, 1), overall[None])
 
 def baseline_errors(windows:np.ndarray, # (W, T, N) held-out real windows
-                    t_in:int, mask:np.ndarray|None=None,
+                    t_in:int, # input steps; horizon = T - t_in
+                    mask:np.ndarray|None=None, # (W, T, N) True where observed
                     window_slots:np.ndarray|None=None, # (W, T) time-of-day slot of every step of every window
                     ha_table:np.ndarray|None=None, # from `historical_average_table`
-                    mape_min_abs:float=1.0) -> pd.DataFrame:
+                    mape_min_abs:float=1.0, # targets with |y| below this are left out of MAPE
+                   ) -> pd.DataFrame:
     "Errors of persistence and (if slots and table are given) of the historical average, in `forecast_errors`' format."
     x, y, mx, my = split_windows(windows, t_in, mask)
     preds = {"persistence": persistence_forecast(x, mx, y.shape[1])}
@@ -260,7 +285,8 @@ def _corr(w:np.ndarray) -> np.ndarray:
 
 def fidelity(real:np.ndarray, # (W, T, N) real windows (NaN where missing)
              synthetic:np.ndarray, # (S, T, N)
-             max_lag:int|None=None) -> dict:
+             max_lag:int|None=None, # largest autocorrelation lag; None: min(T - 1, 6)
+            ) -> dict:
     "Per-sensor mean/std, autocorrelation per lag, spatial correlation matrices, and summary differences."
     real, synthetic = np.asarray(real, float), np.asarray(synthetic, float)
     if real.shape[1:] != synthetic.shape[1:]: raise ValueError(f"window shapes differ: real {real.shape[1:]}, synthetic {synthetic.shape[1:]}")
@@ -288,7 +314,9 @@ def wasserstein_per_sensor(real:np.ndarray, # (W, T, N) real windows (NaN where 
         out.append(wasserstein_distance(a, s[:, :, n].ravel()) if a.size else np.nan)
     return np.array(out)
 
-def congested_share(windows:np.ndarray, below:float) -> float:
+def congested_share(windows:np.ndarray, # (W, T, N) readings (NaN where missing)
+                    below:float, # threshold (e.g. 40 mph)
+                   ) -> float:
     "Share of observed readings below `below` (e.g. 40 mph: congested)."
     w = np.asarray(windows, float)
     ok = np.isfinite(w)
@@ -296,7 +324,9 @@ def congested_share(windows:np.ndarray, below:float) -> float:
 
 def discriminative_score(real:np.ndarray, # (W, T, N) real windows, no NaN (fill first)
                          synthetic:np.ndarray, # (S, T, N)
-                         rng:np.random.Generator, test_share:float=0.3) -> float:
+                         rng:np.random.Generator, # subsampling and the train/test split
+                         test_share:float=0.3, # share of each class held out to score the classifier
+                        ) -> float:
     "Held-out accuracy of a logistic regression telling real from synthetic windows (balanced classes; 0.5 = indistinguishable)."
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
