@@ -19,14 +19,14 @@ __all__ = ['TIANANMEN', 'MORNING', 'EVENING', 'DAY0', 'RoadNetwork', 'city_grid'
 @dataclass
 class RoadNetwork:
     "A road network: intersections with positions (metres about the centre) and directed links."
-    node_names: list
+    node_names: list           # (V,) intersection names (uxsim node names)
     node_xy: np.ndarray        # (V, 2) metres
-    link_names: list
+    link_names: list           # (L,) link names, "from-to"
     link_from: np.ndarray      # (L,) node index
     link_to: np.ndarray        # (L,) node index
     length_m: np.ndarray       # (L,)
     speed_kmh: float = 50.0    # free-flow speed
-    spacing_m: float = 0.0
+    spacing_m: float = 0.0     # block side in metres (homes and workplaces lie within 0.4 of it of their node); 0: not a grid
     capacity_veh_h: float|None = None  # outflow capacity of a link at its downstream intersection (None: the road's own)
 
     @property
@@ -278,10 +278,10 @@ def link_speeds(net:RoadNetwork, # the road network
 @dataclass
 class SyntheticCity:
     "A generated city: GPS points of every car, link speeds, the public box, the parameters."
-    points: pd.DataFrame
-    speeds: SensorSeries
-    box: PublicBox
-    params: dict
+    points: pd.DataFrame       # uid, t, lat, lon (+ x, y) of every GPS fix, validated; attrs["synthetic"] = True
+    speeds: SensorSeries       # 5-minute mean speed (km/h) of every directed link, the line graph as adjacency
+    box: PublicBox             # the city's public box (grid plus a block), known before any car moves
+    params: dict               # the arguments it was generated with (vehicles, days, seed, size, ...)
     info: dict = field(default_factory=dict)   # timings and counts of the generation (not private: nothing here is real)
 
     def __repr__(self):
