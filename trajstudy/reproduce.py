@@ -128,17 +128,17 @@ def load_settings(path:str|Path|None=None, # a settings.ini (default: the checko
 @dataclass
 class RunResult:
     "What happened when one experiment ran."
-    name: str
+    name: str                   # the experiment (its section in settings.ini)
     status: str                 # "ok", "failed" or "missing outputs"
-    seconds: float
-    parameters: dict
-    outputs: list
-    error: str|None = None
-    failing_cell: int|None = None
+    seconds: float              # wall time of the notebook's execution
+    parameters: dict            # what the notebook received: its profile's parameters, output_dir, profile and seed
+    outputs: list               # the files it wrote at the top of its output folder
+    error: str|None = None      # "Ename: message" of the failure; None when it succeeded
+    failing_cell: int|None = None  # execution count of the cell that failed (papermill's injected-parameters cell counts)
     seed: int|None = None       # the task's seed (see `task_seed`)
     worker: str|None = None     # where it ran: a Dask worker's address, or "local:<host>"
     started: str|None = None    # UTC, ISO 8601
-    finished: str|None = None
+    finished: str|None = None   # UTC, ISO 8601
 
 # %% ../nbs/90_reproduce.ipynb #e900c853
 def _failing_cell(nb_path:Path, # an executed notebook
