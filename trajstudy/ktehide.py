@@ -400,6 +400,16 @@ def cut_segments(cuts:dict, # (user, epoch) -> time bins where that merge is cut
         seg[sl] = np.searchsorted(np.sort(np.asarray(bins)), st[sl], side="left")
     return seg
 
+# %% ../nbs/21_ktehide.ipynb #a5c536d9
+def _cut_feasible(E:Epochs, members:list, e:int, bins) -> bool:
+    "Can the merge of `members` in epoch e be split at time bins `bins` (no sample on a bin, every member on every non-empty side)?"
+    t, _, _, off = E.rows(e, members)
+    bins = np.sort(np.asarray(bins))
+    if np.isin(t, bins).any(): return False
+    seg = np.searchsorted(bins, t)
+    per = [set(seg[off[i]:off[i + 1]].tolist()) for i in range(len(members))]
+    return all(p == per[0] for p in per[1:])
+
 # %% ../nbs/21_ktehide.ipynb #1d9a4817
 def merge_epochs(E:Epochs, # the epochs of the grid trajectories
                  hide:dict, # (user, window) -> hiders, from `choose_hiding_sets`
@@ -459,16 +469,6 @@ def merge_epochs(E:Epochs, # the epochs of the grid trajectories
     boxes["epoch"] = pe[bmid]; boxes["chi"] = ks[bmid]; boxes["n_own"] = np.add.reduceat((s_tr == 0).astype(np.int64), brk)
     boxes["cost"] = bc
     return boxes, costs
-
-# %% ../nbs/21_ktehide.ipynb #a5c536d9
-def _cut_feasible(E:Epochs, members:list, e:int, bins) -> bool:
-    "Can the merge of `members` in epoch e be split at time bins `bins` (no sample on a bin, every member on every non-empty side)?"
-    t, _, _, off = E.rows(e, members)
-    bins = np.sort(np.asarray(bins))
-    if np.isin(t, bins).any(): return False
-    seg = np.searchsorted(bins, t)
-    per = [set(seg[off[i]:off[i + 1]].tolist()) for i in range(len(members))]
-    return all(p == per[0] for p in per[1:])
 
 # %% ../nbs/21_ktehide.ipynb #61e10a43
 def cluster_members(lab:np.ndarray, # (n_epochs, U) cluster labels (negative: absent or suppressed)
