@@ -235,6 +235,7 @@ def group_privacy(eps:float, delta:float, k:int) -> tuple[float, float]:
 
 def _torch_seed(rng:np.random.Generator) -> int: return int(rng.integers(0, 2**62))
 
+# %% ../nbs/30_stdpgan.ipynb #c8b85b55
 def _discriminator_loss(logits, n_real:int, loss:str):
     "Loss of one discriminator batch (real rows first): BCE, or the WGAN critic loss, as a mean of per-row terms (Opacus-exact)."
     if loss == "wgan":
@@ -243,11 +244,13 @@ def _discriminator_loss(logits, n_real:int, loss:str):
     y = torch.cat([torch.ones(n_real, device=logits.device), torch.zeros(len(logits) - n_real, device=logits.device)])
     return F.binary_cross_entropy_with_logits(logits, y)
 
+# %% ../nbs/30_stdpgan.ipynb #60fce7ca
 def _with_instance_noise(x, sigma:float, z_gen:torch.Generator):
     "Gaussian instance noise on the discriminator's inputs (real and fake alike): a regularizer, part of D's forward."
     if not sigma: return x
     return x + sigma * torch.randn(x.shape, generator=z_gen, device="cpu").to(x.device)
 
+# %% ../nbs/30_stdpgan.ipynb #9ae0586b
 def _discriminator_step(D, opt_d, G, real, n_fake:int, z_gen:torch.Generator, device, instance_noise:float=0.0,
                         loss:str="bce", weight_clip:float|None=None):
     "One private (or plain) discriminator step on real + `n_fake` fake rows, one backward; returns (released, diagnostics)."
