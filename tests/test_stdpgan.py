@@ -373,10 +373,11 @@ def test_eval_notebook_smoke(tmp_path):
                         cwd=str(root / "nbs/eval"), progress_bar=False,
                         parameters=dict(output_dir=str(tmp_path / "o"), datasets=["los-loop"], epsilons=[5, "inf"],
                                         variants=["stdpgan", "dpgan", "dpwgan"], gan_steps=4, stable_steps=4, monitor_every=2,
-                                        forecast_steps=2, n_synthetic=16, max_nodes=6, hidden=8, fidelity_eps=5))
+                                        forecast_steps=2, n_synthetic=16, max_nodes=6, hidden=8, fidelity_eps=5,
+                                        records_fractions=[0.5], records_eps=[5]))
     out = tmp_path / "o"
     for f in ("utility_los-loop.csv", "privacy.csv", "fidelity.csv", "claims.csv", "training_curve.csv", "utility_vs_eps.png",
-              "fidelity.png", "series.pdf", "training.png", "paper_claims.csv"):
+              "fidelity.png", "series.pdf", "training.png", "paper_claims.csv", "records.csv"):
         assert (out / f).stat().st_size > 100, f
     import pandas as pd
     p = pd.read_csv(out / "privacy.csv")
