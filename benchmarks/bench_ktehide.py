@@ -1,11 +1,13 @@
 """Benchmark: kte-hide time per stage against the number of users, up to 10^5 users (k=2, tau=epoch_len=1h).
 
-There is no synthetic city yet, so the large inputs are SYNTHETIC COPIES OF REAL DAYS, never real data: every
+The large inputs are SYNTHETIC COPIES OF REAL DAYS, never real data (the synthetic city of trajstudy/synthetic.py
+is a GPS road-traffic model, timed by bench_scale.py --kte-max; operator records need operator-like sampling): every
 synthetic user is a real Shanghai Telecom user-day (14 or 16 June 2014, folded onto 14 June by time of day) drawn
 with replacement, moved by a per-user random offset (Gaussian, `--jitter_m` metres per axis) plus a small
 per-sample jitter (50 m), and shifted in time by a per-user uniform offset within +-30 minutes. Their uids start
 with "SYN-". The first size is the real day itself (no copies).
 
+The ε repair re-verifies only the users a repair step touched, then the whole output once (kte-hide notebook).
 Reported per size: wall-clock seconds per stage, the total wall and CPU seconds of the process (on a shared
 machine the wall time also counts the time other processes held the cores), (grid, costs_and_clusters, hiding_sets, merge[_and_repair], total), the
 median spatial granularity and the suppression rate, and the growth exponent b of time ~ users^b fitted on the
