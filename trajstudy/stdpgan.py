@@ -732,18 +732,15 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
           progress:bool=True, # show a tqdm bar
          ) -> TrainedGAN:
     "Train a (DP) ST-DPGAN variant on windows of `series` on a public schedule; DP-SGD on the discriminator through Opacus."
-    if not secure: check_rng(rng)
+    if not secure: check_rng(rng)   # then the schedule, from public settings only, before any data is read
     sch = _schedule(eps, delta, nominal_records, sample_rate, batch_size, steps, accountant, prv_check, window, stride,
                     fake_batch_size, n_critic, ema_decay, variant, loss, weight_clip, instance_noise)
     x, m, vr, from_data = prepare_windows(series, window, stride, value_range, mask)
-    W, T, N = x.shape
-    record = _record_unit(series, unit, T, N)
-    graph = _variant_graph(series, variant, adjacency, graph_threshold, max_distance_m, N)
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    (W, T, N), device = x.shape, torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    record, graph = _record_unit(series, unit, T, N), _variant_graph(series, variant, adjacency, graph_threshold, max_distance_m, N)
     opts = dict(z_dim=z_dim, d_model=d_model, hidden=hidden, lr_g=lr_g, lr_d=lr_d, max_grad_norm=max_grad_norm, batch_size=batch_size,
                 ema_decay=ema_decay, n_critic=n_critic, instance_noise=instance_noise, monitor=monitor, monitor_every=monitor_every)
-    loop = _build_loop(x, graph, sch, variant, rng, secure, device, opts)
-    ckpt = Path(checkpoint_dir) / f"{variant}.pt" if checkpoint_dir else None
+    loop, ckpt = _build_loop(x, graph, sch, variant, rng, secure, device, opts), Path(checkpoint_dir) / f"{variant}.pt" if checkpoint_dir else None
     run_id = repr(dict(variant=variant, plan=sch["plan"], shape=(W, T, N), batch=(batch_size, sch["fake_batch_size"], n_critic),
                        ema=ema_decay, loss=(sch["loss"], sch["weight_clip"], instance_noise)))   # repr: NaN-safe
     if resume and ckpt is not None and ckpt.exists(): loop.load(torch.load(ckpt, weights_only=False), run_id, ckpt)
