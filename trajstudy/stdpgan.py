@@ -50,12 +50,16 @@ def _as_windows(series, window:int, stride:int|None, mask=None):
     idx = np.arange(0, T - window + 1, stride)[:, None] + np.arange(window)[None]
     return v[idx], m[idx]
 
-def scale_to_unit(values:np.ndarray, value_range:tuple) -> np.ndarray:
+def scale_to_unit(values:np.ndarray, # readings in data units, any shape
+                  value_range:tuple, # (lo, hi) in data units, mapped to (-1, 1); must be public to be covered by DP
+                 ) -> np.ndarray:
     "Map `[lo, hi]` to `[-1, 1]`, clipping outside values."
     lo, hi = value_range
     return np.clip(2 * (np.asarray(values, float) - lo) / (hi - lo) - 1, -1, 1)
 
-def unscale_from_unit(x:np.ndarray, value_range:tuple) -> np.ndarray:
+def unscale_from_unit(x:np.ndarray, # values in [-1, 1] (e.g. generator output), any shape
+                      value_range:tuple, # the (lo, hi) in data units that `scale_to_unit` used
+                     ) -> np.ndarray:
     "Inverse of `scale_to_unit`."
     lo, hi = value_range
     return (np.asarray(x, float) + 1) / 2 * (hi - lo) + lo
@@ -83,7 +87,7 @@ def threshold_graph(adjacency:np.ndarray|None=None, # (N, N) non-negative weight
                     coords:np.ndarray|None=None, # (N, 2) lat/lon degrees or x/y metres
                     threshold:float=0.1, # keep weights >= threshold (if adjacency is used)
                     max_distance_m:float|None=None, # if given: edge where sensors are within this distance
-                    coord_kind:str="latlon",
+                    coord_kind:str="latlon", # "latlon": coords are (lat, lon) degrees, haversine metres; else planar (x, y) metres
                     n_nodes:int|None=None, # number of nodes of the series the graph must match
                    ) -> np.ndarray:
     "Binary symmetric adjacency with self-loops, thresholded by weight or by distance."
@@ -102,13 +106,16 @@ def threshold_graph(adjacency:np.ndarray|None=None, # (N, N) non-negative weight
     np.fill_diagonal(a, True)
     return a
 
-def normalized_adjacency(a:np.ndarray) -> np.ndarray:
+def normalized_adjacency(a:np.ndarray, # (N, N) binary adjacency with self-loops (as from `threshold_graph`)
+                        ) -> np.ndarray:
     "Symmetric normalization `D^-1/2 A D^-1/2` of a binary adjacency with self-loops."
     a = np.asarray(a, float)
     d = 1 / np.sqrt(a.sum(1))
     return (a * d[:, None] * d[None, :]).astype(np.float32)
 
-def spectral_embedding(a:np.ndarray, k:int) -> np.ndarray:
+def spectral_embedding(a:np.ndarray, # (N, N) binary adjacency with self-loops (as from `threshold_graph`)
+                       k:int, # number of eigenvectors: the embedding width (columns beyond N - 1 are zero)
+                      ) -> np.ndarray:
     "The `k` smallest nontrivial eigenvectors of the normalized Laplacian, `(N, k)` (zero-padded if N <= k)."
     n = a.shape[0]
     lap = np.eye(n) - normalized_adjacency(a)
@@ -121,49 +128,71 @@ def spectral_embedding(a:np.ndarray, k:int) -> np.ndarray:
 # %% ../nbs/30_stdpgan.ipynb #73d27666
 class TransConvGenerator(nn.Module):
     "Noise `(B, z_dim)` -> window `(B, T, N)` through ConvTranspose1d(z_dim, N, kernel_size=T) and a refinement."
-    def __init__(self, n_nodes:int, window:int, z_dim:int=32, refine:bool=True):
+    def __init__(self,
+                 n_nodes:int, # sensors per window (N): output channels of the transposed convolution
+                 window:int, # time steps per window (T): kernel size of the transposed convolution
+                 z_dim:int=32, # latent noise dimension
+                 refine:bool=True, # add a residual LeakyReLU + Conv1d (kernel 3, along time) after the transposed convolution
+                ):
         super().__init__()
         self.n_nodes, self.window, self.z_dim = n_nodes, window, z_dim
         self.deconv = nn.ConvTranspose1d(z_dim, n_nodes, kernel_size=window)   # (B, z_dim, 1) -> (B, N, T)
         self.refine = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv1d(n_nodes, n_nodes, 3, padding=1)) if refine else None
-    def forward(self, z):
+    def forward(self, z, # (B, z_dim) latent noise
+               ):
         h = self.deconv(z.unsqueeze(-1))                      # (B, N, T)
         if self.refine is not None: h = h + self.refine(h)    # (B, N, T)
         return torch.tanh(h).transpose(1, 2)                  # (B, T, N)
 
 class MLPGenerator(nn.Module):
     "DP-GAN baseline generator: an MLP from noise to a flattened window, `(B, z_dim)` -> `(B, T, N)`."
-    def __init__(self, n_nodes:int, window:int, z_dim:int=32, hidden:int=128):
+    def __init__(self,
+                 n_nodes:int, # sensors per window (N)
+                 window:int, # time steps per window (T)
+                 z_dim:int=32, # latent noise dimension
+                 hidden:int=128, # width of the two hidden layers
+                ):
         super().__init__()
         self.n_nodes, self.window, self.z_dim = n_nodes, window, z_dim
         self.net = nn.Sequential(nn.Linear(z_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
                                  nn.Linear(hidden, window * n_nodes), nn.Tanh())
-    def forward(self, z): return self.net(z).view(-1, self.window, self.n_nodes)
+    def forward(self, z, # (B, z_dim) latent noise
+               ): return self.net(z).view(-1, self.window, self.n_nodes)
 
 # %% ../nbs/30_stdpgan.ipynb #2eeeb2f4
 class TokenAttention(nn.Module):
     "Single-head self-attention over the tokens of `(B, L, d)`, from Linear layers and einsum (batch first)."
-    def __init__(self, d:int):
+    def __init__(self, d:int, # token width (features per token)
+                ):
         super().__init__()
         self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
         self.norm = nn.LayerNorm(d)
         self.scale = 1 / math.sqrt(d)
-    def forward(self, h):
+    def forward(self, h, # (B, L, d) tokens; returns the same shape
+               ):
         q, k, v = self.q(h), self.k(h), self.v(h)
         att = torch.softmax(torch.einsum("bld,bmd->blm", q, k) * self.scale, dim=-1)   # (B, L, L)
         return self.norm(h + self.o(torch.einsum("blm,bmd->bld", att, v)))
 
 class TokenMLP(nn.Module):
     "The no-attention ablation: the same residual block with a per-token Linear instead of attention."
-    def __init__(self, d:int):
+    def __init__(self, d:int, # token width (features per token)
+                ):
         super().__init__()
         self.lin, self.norm = nn.Linear(d, d), nn.LayerNorm(d)
-    def forward(self, h): return self.norm(h + self.lin(F.leaky_relu(h, 0.2)))
+    def forward(self, h, # (B, L, d) tokens; returns the same shape
+               ): return self.norm(h + self.lin(F.leaky_relu(h, 0.2)))
 
 class STDiscriminator(nn.Module):
     "ST-DPGAN discriminator: window `(B, T, N)` -> logit `(B,)` from node tokens (graph, spatial attention) and time tokens (temporal attention)."
-    def __init__(self, n_nodes:int, window:int, adjacency:np.ndarray|None=None, # binary (N, N) graph (needed if graph)
-                 d:int=32, attention:bool=True, graph:bool=True):
+    def __init__(self,
+                 n_nodes:int, # sensors per window (N): the node tokens
+                 window:int, # time steps per window (T): the time tokens
+                 adjacency:np.ndarray|None=None, # binary (N, N) graph (needed if graph)
+                 d:int=32, # token width of the node and time tokens
+                 attention:bool=True, # True: self-attention blocks; False: `TokenMLP` blocks (the no-attention ablation)
+                 graph:bool=True, # True: spectral node embedding and one graph propagation; False: the no-graph ablation
+                ):
         super().__init__()
         self.n_nodes, self.window, self.graph = n_nodes, window, graph
         self.node_in, self.time_in = nn.Linear(window, d), nn.Linear(n_nodes, d)
@@ -181,7 +210,8 @@ class STDiscriminator(nn.Module):
         block = TokenAttention if attention else TokenMLP
         self.spatial, self.temporal = block(d), block(d)
         self.head = nn.Sequential(nn.Linear(2 * d, d), nn.LeakyReLU(0.2), nn.Linear(d, 1))
-    def forward(self, x):
+    def forward(self, x, # (B, T, N) windows scaled to [-1, 1]; returns (B,) logits
+               ):
         B = x.shape[0]
         hn = self.node_in(x.transpose(1, 2))                                        # (B, N, d)
         if self.graph:
@@ -196,16 +226,28 @@ class STDiscriminator(nn.Module):
 
 class MLPDiscriminator(nn.Module):
     "DP-GAN baseline discriminator: an MLP on the flattened window."
-    def __init__(self, n_nodes:int, window:int, hidden:int=128):
+    def __init__(self,
+                 n_nodes:int, # sensors per window (N)
+                 window:int, # time steps per window (T)
+                 hidden:int=128, # width of the two hidden layers
+                ):
         super().__init__()
         self.net = nn.Sequential(nn.Flatten(), nn.Linear(window * n_nodes, hidden), nn.LeakyReLU(0.2),
                                  nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
-    def forward(self, x): return self.net(x).squeeze(-1)
+    def forward(self, x, # (B, T, N) windows scaled to [-1, 1]; returns (B,) logits
+               ): return self.net(x).squeeze(-1)
 
 # %% ../nbs/30_stdpgan.ipynb #95c70f20
 VARIANTS = ("stdpgan", "stdpgan-noattn", "stdpgan-nograph", "dpgan", "dpwgan")
 
-def build_models(variant:str, n_nodes:int, window:int, adjacency:np.ndarray|None=None, z_dim:int=32, d:int=32, hidden:int=128):
+def build_models(variant:str, # one of `VARIANTS`
+                 n_nodes:int, # sensors per window (N)
+                 window:int, # time steps per window (T)
+                 adjacency:np.ndarray|None=None, # binary (N, N) graph; needed by "stdpgan" and "stdpgan-noattn", unused by the others
+                 z_dim:int=32, # latent noise dimension of the generator
+                 d:int=32, # token width of the ST discriminator (stdpgan variants only)
+                 hidden:int=128, # hidden width of the MLP generator and discriminator (dpgan, dpwgan only)
+                ):
     "Generator and discriminator of a model variant (see `VARIANTS`)."
     if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     if variant in ("dpgan", "dpwgan"): return MLPGenerator(n_nodes, window, z_dim, hidden), MLPDiscriminator(n_nodes, window, hidden)
@@ -214,7 +256,10 @@ def build_models(variant:str, n_nodes:int, window:int, adjacency:np.ndarray|None
     return G, D
 
 # %% ../nbs/30_stdpgan.ipynb #3d6f93a2
-def check_training_privacy(eps, delta, nominal_records:int|None=None) -> tuple[float, float]:
+def check_training_privacy(eps, # target eps > 0 for the whole training; inf: no DP
+                           delta, # public target delta in (0, 1/nominal_records); None: 1/(10 nominal_records)
+                           nominal_records:int|None=None, # public nominal number of records (windows), never counted from the data
+                          ) -> tuple[float, float]:
     "Validate public `(eps, delta)`: eps > 0 (inf = no DP), 0 < delta < 1/nominal_records; delta defaults to 1/(10 nominal_records)."
     eps = check_eps(eps, "eps", allow_inf=True)
     if math.isinf(eps): return eps, 0.0 if delta is None else float(delta)
@@ -229,7 +274,10 @@ def check_training_privacy(eps, delta, nominal_records:int|None=None) -> tuple[f
                          "a larger delta allows releasing a record outright")
     return eps, d
 
-def group_privacy(eps:float, delta:float, k:int) -> tuple[float, float]:
+def group_privacy(eps:float, # per-record eps
+                  delta:float, # per-record delta
+                  k:int, # group size: the number of records one unit can touch (e.g. overlapping windows of one slot)
+                 ) -> tuple[float, float]:
     "(eps, delta) for a group of `k` records from a per-record (eps, delta): (k eps, k e^{(k-1) eps} delta)."
     return k * eps, k * math.exp((k - 1) * eps) * delta
 
@@ -296,7 +344,11 @@ def _generator_step(G, D, opt_g, opt_d, batch:int, z_gen:torch.Generator, device
 RDP_ORDERS = [1 + x / 4 for x in range(1, 20)] + list(range(6, 257))   # to 256, wider than Opacus' default, so small eps is not capped
 
 @functools.lru_cache(maxsize=1024)
-def accountant_epsilons(noise_multiplier:float, sample_rate:float, steps:int, delta:float) -> dict:
+def accountant_epsilons(noise_multiplier:float, # sigma: noise std relative to the clipping norm C
+                        sample_rate:float, # Poisson sampling probability q of each record per step
+                        steps:int, # number of composed steps
+                        delta:float, # target delta (add/remove relation, as Opacus' accountants)
+                       ) -> dict:
     "eps spent by `steps` Poisson-sampled Gaussian steps, from Opacus' PRV and RDP accountants."
     from opacus.accountants import PRVAccountant, RDPAccountant
     hist = [(float(noise_multiplier), float(sample_rate), int(steps))]
@@ -307,7 +359,11 @@ def accountant_epsilons(noise_multiplier:float, sample_rate:float, steps:int, de
         return dict(eps_prv=float(prv.get_epsilon(delta)), eps_rdp=float(rdp.get_epsilon(delta, alphas=RDP_ORDERS)))
 
 @functools.lru_cache(maxsize=4096)
-def pld_epsilon(noise_multiplier:float, sample_rate:float, steps:int, delta:float, relation:str="add/remove",
+def pld_epsilon(noise_multiplier:float, # sigma: noise std relative to the clipping norm C
+                sample_rate:float, # Poisson sampling probability q of each record per step
+                steps:int, # number of composed steps
+                delta:float, # target delta
+                relation:str="add/remove", # neighbouring relation: "add/remove" (one record more or less) or "replace-one"
                 discretization:float=1e-3, # PLD's value discretization (pessimistic rounding: an upper bound)
                ) -> float:
     "eps of `steps` Poisson-sampled Gaussian steps from dp-accounting's PLD, under add/remove or replace-one (cached)."
@@ -320,7 +376,13 @@ def pld_epsilon(noise_multiplier:float, sample_rate:float, steps:int, delta:floa
     return float(pld.get_epsilon(delta))
 
 @functools.lru_cache(maxsize=256)
-def noise_multiplier_for(eps:float, delta:float, sample_rate:float, steps:int, accountant:str="pld", rel_tol:float=0.01) -> float:
+def noise_multiplier_for(eps:float, # target eps (add/remove), finite and > 0
+                         delta:float, # target delta
+                         sample_rate:float, # Poisson sampling probability q of each record per step
+                         steps:int, # number of composed steps
+                         accountant:str="pld", # "pld" (dp-accounting), "prv" or "rdp" (Opacus)
+                         rel_tol:float=0.01, # relative tolerance: the returned sigma spends an eps in about [(1 - rel_tol) eps, eps]
+                        ) -> float:
     "Noise multiplier whose add/remove eps over `steps` Poisson-sampled steps is <= `eps` and within `rel_tol` of it (cached)."
     from scipy.optimize import brentq
     def eps_of(s):
@@ -337,7 +399,11 @@ def noise_multiplier_for(eps:float, delta:float, sample_rate:float, steps:int, a
     while eps_of(s) > eps: s *= 1 + rel_tol / 4
     return s
 
-def rdp_epsilon(noise_multiplier:float, sample_rate:float, steps:int, delta:float) -> float:
+def rdp_epsilon(noise_multiplier:float, # sigma: noise std relative to the clipping norm C
+                sample_rate:float, # Poisson sampling probability q of each record per step
+                steps:int, # number of composed steps
+                delta:float, # target delta (add/remove relation)
+               ) -> float:
     "eps from Opacus' RDP analysis over `RDP_ORDERS` (fast; looser than PLD and PRV)."
     from opacus.accountants.analysis import rdp as R
     r = R.compute_rdp(q=float(sample_rate), noise_multiplier=float(noise_multiplier), steps=int(steps), orders=RDP_ORDERS)
@@ -345,7 +411,11 @@ def rdp_epsilon(noise_multiplier:float, sample_rate:float, steps:int, delta:floa
         warnings.filterwarnings("ignore", message="Optimal order is the")
         return float(R.get_privacy_spent(orders=RDP_ORDERS, rdp=r, delta=delta)[0])
 
-def dp_accounting_epsilons(noise_multiplier:float, sample_rate:float, steps:int, delta:float) -> dict:
+def dp_accounting_epsilons(noise_multiplier:float, # sigma: noise std relative to the clipping norm C
+                           sample_rate:float, # Poisson sampling probability q of each record per step
+                           steps:int, # number of composed steps
+                           delta:float, # target delta (add/remove relation, dp-accounting's default)
+                          ) -> dict:
     "The same quantity from Google's `dp-accounting` (PLD and RDP), an accountant independent of Opacus."
     import dp_accounting
     from dp_accounting.pld import pld_privacy_accountant
@@ -358,7 +428,10 @@ def dp_accounting_epsilons(noise_multiplier:float, sample_rate:float, steps:int,
 # %% ../nbs/30_stdpgan.ipynb #3f3ad2c0
 class ReplaceOneGaussianPRV:
     "Privacy random variable of one Poisson-subsampled Gaussian step under replace-one, for Opacus' PRV composition."
-    def __init__(self, sample_rate:float, noise_multiplier:float):
+    def __init__(self,
+                 sample_rate:float, # Poisson sampling probability q of each record per step
+                 noise_multiplier:float, # sigma: noise std relative to the clipping norm C
+                ):
         self.sample_rate, self.noise_multiplier = float(sample_rate), float(noise_multiplier)
     def _x_of_t(self, t):
         q, s = self.sample_rate, self.noise_multiplier
@@ -366,13 +439,15 @@ class ReplaceOneGaussianPRV:
         b = (1 - q) * (et - 1)
         u = (-b + np.sqrt(b * b + 4 * et * (q * a) ** 2)) / (2 * et * q * a)
         with np.errstate(divide="ignore"): return s * s * np.log(u)
-    def cdf(self, t):
+    def cdf(self, t, # privacy-loss value(s) log(P/Q) at which to evaluate: float or array
+           ):
         "Pr[L <= t] for X ~ P = (1-q) N(0, s^2) + q N(-1, s^2)."
         from scipy.special import ndtr
         q, s = self.sample_rate, self.noise_multiplier
         x = self._x_of_t(np.asarray(t, float))
         return (1 - q) * ndtr(-x / s) + q * ndtr(-(x + 1) / s)
-    def rdp(self, alpha:float) -> float:
+    def rdp(self, alpha:float, # Renyi order, > 1
+           ) -> float:
         "Renyi divergence D_alpha(P || Q) by quadrature (sizes the composition domain only)."
         from scipy import integrate
         q, s = self.sample_rate, self.noise_multiplier
@@ -396,7 +471,12 @@ def _replace_one_prv(sigma:float, q:float, steps:int, delta:float, eps_error:flo
     d = discretize(TruncatedPrivacyRandomVariable(prv, dom.t_min, dom.t_max), dom)
     return float(compose_heterogeneous([d], [int(steps)]).compute_epsilon(delta, delta_error, eps_error)[2])
 
-def replace_one_epsilons(noise_multiplier:float, sample_rate:float, steps:int, delta:float, prv:bool=True) -> dict:
+def replace_one_epsilons(noise_multiplier:float, # sigma: noise std relative to the clipping norm C
+                         sample_rate:float, # Poisson sampling probability q of each record per step
+                         steps:int, # number of composed steps
+                         delta:float, # target delta (replace-one relation)
+                         prv:bool=True, # also compute Opacus' PRV composition of `ReplaceOneGaussianPRV` (a cross-check; slow)
+                        ) -> dict:
     "eps of `steps` Poisson-sampled Gaussian steps under replace-one: dp-accounting PLD and (if `prv`) Opacus' PRV composition."
     out = dict(eps_pld=pld_epsilon(noise_multiplier, sample_rate, steps, delta, "replace-one"))
     if prv: out["eps_prv"] = _replace_one_prv(noise_multiplier, sample_rate, steps, delta)
@@ -433,22 +513,23 @@ def dp_sgd_plan(eps:float, # target eps (add/remove); inf: no DP
 @dataclass(repr=False)
 class TrainedGAN:
     "A trained (private) generator with what it spent; `.generate(n)` draws synthetic windows in data units."
-    generator: nn.Module
-    variant: str
-    window: int
-    n_nodes: int
-    value_range: tuple
+    generator: nn.Module    # the released generator (the EMA copy if ema_decay), (B, z_dim) noise -> (B, T, N) in [-1, 1]
+    variant: str            # one of VARIANTS
+    window: int             # time steps per window (T)
+    n_nodes: int            # sensors per window (N)
+    value_range: tuple      # (lo, hi) in data units that [-1, 1] maps back to
     epsilon: float          # eps spent under add/remove (the accountant that set the noise; inf without DP)
-    delta: float
+    delta: float            # delta spent (0 without DP)
     privacy: dict           # the plan: noise multiplier, rate, steps, clip norm, eps (PRV, RDP, replace-one), unit, relation, sampler
     history: pd.DataFrame   # one row per discriminator step: d_fake, n_fake, g_loss (post-processing only)
-    ledger: PrivacyLedger
-    node_ids: np.ndarray|None = None
-    config: dict = field(default_factory=dict)
+    ledger: PrivacyLedger   # the run's charges: DP-SGD (or eps=inf), and a value range taken from the data if any
+    node_ids: np.ndarray|None = None   # sensor ids of the columns (from a SensorSeries); None for arrays
+    config: dict = field(default_factory=dict)   # training settings: steps, batch_size, lr_d, lr_g, z_dim, d_model, window, stride, ema_decay, loss, ...
 
     def generate(self, n:int, # number of windows
                  rng:np.random.Generator|None=None, # latent draws; None: fresh OS entropy (not reproducible)
-                 batch:int=512) -> np.ndarray:
+                 batch:int=512, # windows per generator forward pass (bounds memory)
+                ) -> np.ndarray:
         "Draw `n` synthetic windows, `(n, T, N)` in the units of the training data (post-processing: no budget)."
         if n < 1: raise ValueError(f"n must be >= 1, got {n}")
         seed = _torch_seed(rng) if rng is not None else int.from_bytes(os.urandom(8), "little") >> 2
