@@ -33,6 +33,7 @@ def split_windows(windows:np.ndarray, # (W, T, N)
     if m.shape != w.shape: raise ValueError(f"mask shape {m.shape} does not match windows {w.shape}")
     return w[:, :t_in], w[:, t_in:], m[:, :t_in], m[:, t_in:]
 
+# %% ../nbs/31_forecast.ipynb #f31a0001
 def sliding_windows(values:np.ndarray, # (T, N) readings
                     length:int, # steps per window
                     mask:np.ndarray|None=None, # (T, N) True where observed; None: where finite
@@ -48,44 +49,70 @@ def sliding_windows(values:np.ndarray, # (T, N) readings
 # %% ../nbs/31_forecast.ipynb #e37f8d15
 class GRUForecaster(nn.Module):
     "Per-sensor GRU with shared weights: `(B, t_in, N)` -> `(B, horizon, N)`."
-    def __init__(self, horizon:int, hidden:int=32):
+    def __init__(self,
+                 horizon:int, # steps predicted at once (the Linear head's width)
+                 hidden:int=32, # GRU state width
+                ):
         super().__init__()
         self.gru = nn.GRU(1, hidden, batch_first=True)
         self.head = nn.Linear(hidden, horizon)
-    def forward(self, x, *graph):
+    def forward(self,
+                x, # (B, t_in, N) standardised readings (missing ones already filled)
+                *graph, # ignored (edge_index, edge_weight), so both forecasters are called alike
+               ):
         B, t, N = x.shape
         _, h = self.gru(x.permute(0, 2, 1).reshape(B * N, t, 1))   # h: (1, B*N, hidden)
         return self.head(h[-1]).view(B, N, -1).transpose(1, 2)
 
+# %% ../nbs/31_forecast.ipynb #f31a0004
 class GConvGRUCell(nn.Module):
     "GRU cell whose gates are graph convolutions (GCNConv) over the sensor graph; states `(B, N, hidden)`."
-    def __init__(self, in_ch:int, hidden:int):
+    def __init__(self,
+                 in_ch:int, # input features per sensor and step (1: the reading)
+                 hidden:int, # state width per sensor
+                ):
         super().__init__()
         from torch_geometric.nn import GCNConv
         self.conv_x = GCNConv(in_ch, 3 * hidden, cached=True)
         self.conv_hzr = GCNConv(hidden, 2 * hidden, cached=True)
         self.conv_hn = GCNConv(hidden, hidden, cached=True)
-    def forward(self, x, h, edge_index, edge_weight):
+    def forward(self,
+                x, # (B, N, in_ch) input of one step
+                h, # (B, N, hidden) previous state (zeros at the first step)
+                edge_index, # (2, E) long sensor pairs; the same graph on every call (GCNConv caches its normalisation)
+                edge_weight, # (E,) float weights of the pairs
+               ):
         xz, xr, xn = self.conv_x(x, edge_index, edge_weight).chunk(3, -1)
         hz, hr = self.conv_hzr(h, edge_index, edge_weight).chunk(2, -1)
         z, r = torch.sigmoid(xz + hz), torch.sigmoid(xr + hr)
         n = torch.tanh(xn + self.conv_hn(r * h, edge_index, edge_weight))
         return (1 - z) * n + z * h
 
+# %% ../nbs/31_forecast.ipynb #f31a0005
 class GraphGRUForecaster(nn.Module):
     "Graph-convolutional recurrent forecaster: `(B, t_in, N)` -> `(B, horizon, N)`."
-    def __init__(self, horizon:int, hidden:int=32):
+    def __init__(self,
+                 horizon:int, # steps predicted at once (the Linear head's width)
+                 hidden:int=32, # recurrent state width per sensor
+                ):
         super().__init__()
         self.hidden = hidden
         self.cell = GConvGRUCell(1, hidden)
         self.head = nn.Linear(hidden, horizon)
-    def forward(self, x, edge_index, edge_weight):
+    def forward(self,
+                x, # (B, t_in, N) standardised readings (missing ones already filled)
+                edge_index, # (2, E) long sensor pairs, from `edges_from_adjacency`
+                edge_weight, # (E,) float weights of the pairs
+               ):
         B, t, N = x.shape
         h = x.new_zeros(B, N, self.hidden)
         for s in range(t): h = self.cell(x[:, s, :, None], h, edge_index, edge_weight)
         return self.head(h).transpose(1, 2)
 
-def edges_from_adjacency(adjacency:np.ndarray, n_nodes:int|None=None):
+# %% ../nbs/31_forecast.ipynb #f31a0006
+def edges_from_adjacency(adjacency:np.ndarray, # (N, N) non-negative weights; made symmetric (max of both directions), diagonal dropped
+                         n_nodes:int|None=None, # sensors in the windows, checked against N; None: not checked
+                        ):
     "`edge_index` and `edge_weight` of the positive off-diagonal entries (GCNConv adds self-loops)."
     a = np.asarray(adjacency, float)
     if a.ndim != 2 or a.shape[0] != a.shape[1]: raise ValueError(f"adjacency must be square, got {a.shape}")
@@ -101,17 +128,21 @@ FORECASTERS = {"gru": GRUForecaster, "graph": GraphGRUForecaster}
 @dataclass
 class Forecaster:
     "A fitted forecaster with its input scaling; `.predict(x)` maps `(B, t_in, N)` readings to `(B, horizon, N)`."
-    model: nn.Module
-    kind: str
-    t_in: int
-    horizon: int
-    loc: float
-    scale: float
-    edge_index: torch.Tensor|None = None
-    edge_weight: torch.Tensor|None = None
-    history: list|None = None
+    model: nn.Module                        # the trained network; it reads and writes standardised readings
+    kind: str                               # "gru" or "graph" (a key of FORECASTERS)
+    t_in: int                               # input steps of a window
+    horizon: int                            # steps forecast
+    loc: float                              # mean of the observed training readings (data units)
+    scale: float                            # their standard deviation (data units; 1 if it was 0)
+    edge_index: torch.Tensor|None = None    # (2, E) sensor pairs of the graph forecaster; None for "gru"
+    edge_weight: torch.Tensor|None = None   # (E,) their weights; None for "gru"
+    history: list|None = None               # mean masked L1 training loss (standardised units) per pass over the windows
 
-    def predict(self, x:np.ndarray, mask:np.ndarray|None=None, batch:int=256) -> np.ndarray:
+    def predict(self,
+                x:np.ndarray, # (B, t_in, N) input readings in data units
+                mask:np.ndarray|None=None, # (B, t_in, N) True where observed; None: where finite
+                batch:int=256, # windows per forward pass (memory only)
+               ) -> np.ndarray:
         "Forecast in data units; missing inputs are filled with the training mean."
         x = np.asarray(x, float)
         m = np.isfinite(x) if mask is None else np.asarray(mask, bool) & np.isfinite(x)
@@ -124,6 +155,7 @@ class Forecaster:
             for i in range(0, len(z), batch): out.append(self.model(torch.from_numpy(z[i:i + batch]).to(dev), *g).cpu().numpy())
         return np.concatenate(out) * self.scale + self.loc
 
+# %% ../nbs/31_forecast.ipynb #f31a0011
 def fit_forecaster(windows:np.ndarray, # (W, T, N) training windows (real or synthetic)
                    *, t_in:int, # input steps; horizon = T - t_in
                    rng:np.random.Generator, # initial weights and batch order
@@ -189,6 +221,7 @@ def forecast_errors(fc:Forecaster, # a fitted forecaster
     rows.append(dict(horizon=0, mae=float(mae(y, p, my)), rmse=float(rmse(y, p, my)), mape=float(mape(y, p, my, min_abs=mape_min_abs))))
     return pd.DataFrame(rows)
 
+# %% ../nbs/31_forecast.ipynb #f31a0013
 def tstr_trtr(real_train:np.ndarray, # (W, T, N) real training windows
               synthetic:np.ndarray|None, # (S, T, N) synthetic windows; None: TRTR only
               real_test:np.ndarray, # (W', T, N) held-out real windows
@@ -216,7 +249,8 @@ def tstr_trtr(real_train:np.ndarray, # (W, T, N) real training windows
 # %% ../nbs/31_forecast.ipynb #383a033b
 def persistence_forecast(x:np.ndarray, # (B, t_in, N) inputs
                          mask:np.ndarray|None=None, # (B, t_in, N) True where observed
-                         horizon:int=1) -> np.ndarray:
+                         horizon:int=1, # steps to forecast (the value is repeated over them)
+                        ) -> np.ndarray:
     "Last observed input value of each sensor (the window's input mean where a sensor has none), `(B, horizon, N)`."
     x = np.asarray(x, float)
     m = np.isfinite(x) if mask is None else np.asarray(mask, bool) & np.isfinite(x)
@@ -228,7 +262,8 @@ def persistence_forecast(x:np.ndarray, # (B, t_in, N) inputs
     return np.repeat(last[:, None, :], horizon, axis=1)
 
 def time_of_day_slots(timestamps, # datetimes of the steps
-                      step_minutes:int) -> np.ndarray:
+                      step_minutes:int, # minutes per step (5 for the loop detectors): the slot is minute of the day // step_minutes
+                     ) -> np.ndarray:
     "Slot of each step within the day (0 .. 24*60/step_minutes - 1)."
     t = pd.DatetimeIndex(timestamps)
     return ((t.hour * 60 + t.minute) // step_minutes).to_numpy()
@@ -304,7 +339,8 @@ def fidelity(real:np.ndarray, # (W, T, N) real windows (NaN where missing)
 
 # %% ../nbs/31_forecast.ipynb #ec6e82bc
 def wasserstein_per_sensor(real:np.ndarray, # (W, T, N) real windows (NaN where missing)
-                           synthetic:np.ndarray) -> np.ndarray:
+                           synthetic:np.ndarray, # (S, T, N) synthetic windows (no NaN), same sensors
+                          ) -> np.ndarray:
     "Wasserstein-1 distance between each sensor's real and synthetic readings, `(N,)` in data units."
     from scipy.stats import wasserstein_distance
     r, s = np.asarray(real, float), np.asarray(synthetic, float)
