@@ -261,6 +261,7 @@ def persistence_forecast(x:np.ndarray, # (B, t_in, N) inputs
     last = np.where(idx >= 0, last, fill[:, None])
     return np.repeat(last[:, None, :], horizon, axis=1)
 
+# %% ../nbs/31_forecast.ipynb #f31a0016
 def time_of_day_slots(timestamps, # datetimes of the steps
                       step_minutes:int, # minutes per step (5 for the loop detectors): the slot is minute of the day // step_minutes
                      ) -> np.ndarray:
@@ -268,6 +269,7 @@ def time_of_day_slots(timestamps, # datetimes of the steps
     t = pd.DatetimeIndex(timestamps)
     return ((t.hour * 60 + t.minute) // step_minutes).to_numpy()
 
+# %% ../nbs/31_forecast.ipynb #f31a0018
 def historical_average_table(values:np.ndarray, # (T, N) real training readings
                              slots:np.ndarray, # (T,) time-of-day slot of each step
                              n_slots:int, # slots per day
@@ -281,6 +283,7 @@ def historical_average_table(values:np.ndarray, # (T, N) real training readings
     overall = np.where(m, v, 0).sum(0) / np.maximum(m.sum(0), 1)
     return np.where(c > 0, s / np.maximum(c, 1), overall[None])
 
+# %% ../nbs/31_forecast.ipynb #f31a0020
 def baseline_errors(windows:np.ndarray, # (W, T, N) held-out real windows
                     t_in:int, # input steps; horizon = T - t_in
                     mask:np.ndarray|None=None, # (W, T, N) True where observed
@@ -313,11 +316,13 @@ def _acf(w:np.ndarray, max_lag:int) -> np.ndarray:
         out.append(float(np.mean(c[ok] / var[ok])) if ok.any() else np.nan)
     return np.array(out)
 
+# %% ../nbs/31_forecast.ipynb #f31a0022
 def _corr(w:np.ndarray) -> np.ndarray:
     flat = w.reshape(-1, w.shape[2])
     df = pd.DataFrame(flat)
     return df.corr(min_periods=3).to_numpy()
 
+# %% ../nbs/31_forecast.ipynb #f31a0024
 def fidelity(real:np.ndarray, # (W, T, N) real windows (NaN where missing)
              synthetic:np.ndarray, # (S, T, N)
              max_lag:int|None=None, # largest autocorrelation lag; None: min(T - 1, 6)
@@ -350,6 +355,7 @@ def wasserstein_per_sensor(real:np.ndarray, # (W, T, N) real windows (NaN where 
         out.append(wasserstein_distance(a, s[:, :, n].ravel()) if a.size else np.nan)
     return np.array(out)
 
+# %% ../nbs/31_forecast.ipynb #f31a0026
 def congested_share(windows:np.ndarray, # (W, T, N) readings (NaN where missing)
                     below:float, # threshold (e.g. 40 mph)
                    ) -> float:
@@ -358,6 +364,7 @@ def congested_share(windows:np.ndarray, # (W, T, N) readings (NaN where missing)
     ok = np.isfinite(w)
     return float((w[ok] < below).mean())
 
+# %% ../nbs/31_forecast.ipynb #f31a0028
 def discriminative_score(real:np.ndarray, # (W, T, N) real windows, no NaN (fill first)
                          synthetic:np.ndarray, # (S, T, N)
                          rng:np.random.Generator, # subsampling and the train/test split
