@@ -40,10 +40,10 @@ def _single_record_grads(D, x, y):
     return out
 
 
-@pytest.mark.parametrize("variant", sg.VARIANTS)
-def test_per_sample_grads_match_single_record_loop(variant):
+@pytest.mark.parametrize("variant,diff", [(v, False) for v in sg.VARIANTS] + [(v, True) for v in sg.VARIANTS if v.startswith("stdpgan")])
+def test_per_sample_grads_match_single_record_loop(variant, diff):
     torch.manual_seed(0)
-    _, D = sg.build_models(variant, N, T, _graph(), z_dim=4, d=8, hidden=16)
+    _, D = sg.build_models(variant, N, T, _graph(), z_dim=4, d=8, hidden=16, diff_features=diff)
     x = torch.randn(7, T, N)                          # 4 "real" + 3 "fake" rows in one forward pass
     y = torch.tensor([1., 1, 1, 1, 0, 0, 0])
     ref = _single_record_grads(D, x, y)
@@ -328,6 +328,20 @@ def test_non_private_and_checkpoint(tmp_path):
     assert ck["steps"] == 4 and set(ck["generator"]) == set(res.generator.state_dict())
 
 
+def test_latent_mlp_generator_and_difference_features_are_recorded_and_keep_the_schedule(tmp_path):
+    kw = dict(eps=4.0, delta=1e-3, steps=6, sample_rate=0.2, checkpoint_dir=tmp_path, checkpoint_every=3, **KW)
+    plain = sg.train(_series(40), rng=np.random.default_rng(3), **kw)
+    deep = sg.train(_series(40), rng=np.random.default_rng(3), latent_hidden=8, diff_features=True, **kw)
+    assert deep.privacy == plain.privacy                         # the architecture does not touch the public schedule
+    assert deep.config["latent_hidden"] == 8 and deep.config["diff_features"] is True
+    assert plain.config["latent_hidden"] == 0 and plain.config["diff_features"] is False
+    assert deep.generator.latent is not None and deep.generator.deconv.in_channels == 8 and plain.generator.latent is None
+    synth = deep.generate(10, rng=np.random.default_rng(0))
+    assert synth.shape == (10, T, N) and np.isfinite(synth).all()
+    with pytest.raises(ValueError, match="belongs to another run"):   # a checkpoint of the other architecture is refused
+        sg.train(_series(40), rng=np.random.default_rng(3), resume=True, **kw)
+
+
 def test_data_dependent_range_is_flagged_unsound():
     res = sg.train(_series(20), eps=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(1),
                    **{**KW, "value_range": None})
@@ -373,7 +387,7 @@ def test_eval_notebook_smoke(tmp_path):
                         cwd=str(root / "nbs/eval"), progress_bar=False,
                         parameters=dict(output_dir=str(tmp_path / "o"), datasets=["los-loop"], epsilons=[5, "inf"],
                                         variants=["stdpgan", "dpgan", "dpwgan"], gan_steps=4, stable_steps=4, monitor_every=2,
-                                        forecast_steps=2, n_synthetic=16, max_nodes=6, hidden=8, fidelity_eps=5,
+                                        forecast_steps=2, n_synthetic=16, max_nodes=6, hidden=8, fidelity_eps=5, latent_hidden=8,
                                         records_fractions=[0.5], records_eps=[5]))
     out = tmp_path / "o"
     for f in ("utility_los-loop.csv", "privacy.csv", "fidelity.csv", "claims.csv", "training_curve.csv", "utility_vs_eps.png",
@@ -382,8 +396,11 @@ def test_eval_notebook_smoke(tmp_path):
     import pandas as pd
     p = pd.read_csv(out / "privacy.csv")
     fin = p[p.epsilon == 5]
-    assert (fin.eps_pld <= 5.0 * 1.001).all() and len(p) == 3 * 2 + 1 and (p.relation == "add/remove").all()
-    assert len(pd.read_csv(out / "training_curve.csv")) == 2                  # monitor at steps 2 and 4 of the stable run
+    assert (fin.eps_pld <= 5.0 * 1.001).all() and len(p) == 3 * 2 + 2 and (p.relation == "add/remove").all()
+    curve = pd.read_csv(out / "training_curve.csv")                          # monitor at steps 2 and 4 of both stable runs
+    assert sorted(curve.recipe) == ["stable", "stable", "stable-paper", "stable-paper"] and curve.roughness.gt(0).all()
+    fid = pd.read_csv(out / "fidelity.csv")
+    assert {"roughness_real", "roughness_synth", "roughness_ratio"} <= set(fid.columns) and set(fid.recipe) == {"dp", "stable", "stable-paper"}
 
 
 @pytest.mark.slow

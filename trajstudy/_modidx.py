@@ -235,6 +235,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                      'trajstudy/forecast.py'),
                                     'trajstudy.forecast.persistence_forecast': ( 'forecast.html#persistence_forecast',
                                                                                  'trajstudy/forecast.py'),
+                                    'trajstudy.forecast.roughness': ('forecast.html#roughness', 'trajstudy/forecast.py'),
                                     'trajstudy.forecast.sliding_windows': ('forecast.html#sliding_windows', 'trajstudy/forecast.py'),
                                     'trajstudy.forecast.split_windows': ('forecast.html#split_windows', 'trajstudy/forecast.py'),
                                     'trajstudy.forecast.time_of_day_slots': ('forecast.html#time_of_day_slots', 'trajstudy/forecast.py'),

@@ -18,7 +18,7 @@ from .privacy import check_rng
 __all__ = ['FORECASTERS', 'split_windows', 'sliding_windows', 'GRUForecaster', 'GConvGRUCell', 'GraphGRUForecaster',
            'edges_from_adjacency', 'Forecaster', 'fit_forecaster', 'forecast_errors', 'tstr_trtr',
            'persistence_forecast', 'time_of_day_slots', 'historical_average_table', 'baseline_errors', 'fidelity',
-           'wasserstein_per_sensor', 'congested_share', 'discriminative_score']
+           'wasserstein_per_sensor', 'congested_share', 'roughness', 'discriminative_score']
 
 # %% ../nbs/31_forecast.ipynb #fb0a4ae6
 def split_windows(windows:np.ndarray, # (W, T, N)
@@ -363,6 +363,16 @@ def congested_share(windows:np.ndarray, # (W, T, N) readings (NaN where missing)
     w = np.asarray(windows, float)
     ok = np.isfinite(w)
     return float((w[ok] < below).mean())
+
+# %% ../nbs/31_forecast.ipynb #f778ebda
+def roughness(windows:np.ndarray, # (W, T, N) readings (NaN where missing)
+             ) -> float:
+    "Mean absolute change between consecutive steps, `mean |x[t+1] - x[t]|` over windows and sensors (pairs with a missing reading are left out)."
+    w = np.asarray(windows, float)
+    if w.ndim != 3 or w.shape[1] < 2: raise ValueError(f"windows must be (W, T >= 2, N), got shape {w.shape}")
+    d = np.abs(np.diff(w, axis=1))
+    return float(d[np.isfinite(d)].mean()) if np.isfinite(d).any() else float("nan")
+
 
 # %% ../nbs/31_forecast.ipynb #f31a0028
 def discriminative_score(real:np.ndarray, # (W, T, N) real windows, no NaN (fill first)

@@ -133,13 +133,18 @@ class TransConvGenerator(nn.Module):
                  window:int, # time steps per window (T): kernel size of the transposed convolution
                  z_dim:int=32, # latent noise dimension
                  refine:bool=True, # add a residual LeakyReLU + Conv1d (kernel 3, along time) after the transposed convolution
+                 latent_hidden:int=0, # > 0: a two-layer LeakyReLU MLP z -> latent_hidden before the transposed convolution; 0: the paper's linear map
                 ):
         super().__init__()
-        self.n_nodes, self.window, self.z_dim = n_nodes, window, z_dim
-        self.deconv = nn.ConvTranspose1d(z_dim, n_nodes, kernel_size=window)   # (B, z_dim, 1) -> (B, N, T)
+        if latent_hidden < 0: raise ValueError(f"latent_hidden must be >= 0, got {latent_hidden}")
+        self.n_nodes, self.window, self.z_dim, self.latent_hidden = n_nodes, window, z_dim, latent_hidden
+        self.latent = (nn.Sequential(nn.Linear(z_dim, latent_hidden), nn.LeakyReLU(0.2), nn.Linear(latent_hidden, latent_hidden),
+                                     nn.LeakyReLU(0.2)) if latent_hidden else None)
+        self.deconv = nn.ConvTranspose1d(latent_hidden or z_dim, n_nodes, kernel_size=window)   # (B, c, 1) -> (B, N, T)
         self.refine = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv1d(n_nodes, n_nodes, 3, padding=1)) if refine else None
     def forward(self, z, # (B, z_dim) latent noise
                ):
+        if self.latent is not None: z = self.latent(z)       # (B, latent_hidden)
         h = self.deconv(z.unsqueeze(-1))                      # (B, N, T)
         if self.refine is not None: h = h + self.refine(h)    # (B, N, T)
         return torch.tanh(h).transpose(1, 2)                  # (B, T, N)
@@ -192,10 +197,12 @@ class STDiscriminator(nn.Module):
                  d:int=32, # token width of the node and time tokens
                  attention:bool=True, # True: self-attention blocks; False: `TokenMLP` blocks (the no-attention ablation)
                  graph:bool=True, # True: spectral node embedding and one graph propagation; False: the no-graph ablation
+                 diff_features:bool=False, # True: node and time tokens also read the first differences along time
                 ):
         super().__init__()
-        self.n_nodes, self.window, self.graph = n_nodes, window, graph
-        self.node_in, self.time_in = nn.Linear(window, d), nn.Linear(n_nodes, d)
+        self.n_nodes, self.window, self.graph, self.diff_features = n_nodes, window, graph, diff_features
+        f = 2 if diff_features else 1
+        self.node_in, self.time_in = nn.Linear(f * window, d), nn.Linear(f * n_nodes, d)
         self.time_pos = nn.Embedding(window, d)
         if graph:
             if adjacency is None: raise ValueError("graph=True needs the sensor graph (adjacency=)")
@@ -213,13 +220,17 @@ class STDiscriminator(nn.Module):
     def forward(self, x, # (B, T, N) windows scaled to [-1, 1]; returns (B,) logits
                ):
         B = x.shape[0]
-        hn = self.node_in(x.transpose(1, 2))                                        # (B, N, d)
+        if self.diff_features:
+            dx = torch.cat([torch.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], dim=1)   # (B, T, N): change since the previous step
+            xn, xt = torch.cat([x, dx], dim=1), torch.cat([x, dx], dim=2)           # (B, 2T, N), (B, T, 2N)
+        else: xn = xt = x
+        hn = self.node_in(xn.transpose(1, 2))                                       # (B, N, d)
         if self.graph:
             idx = torch.arange(self.n_nodes, device=x.device).expand(B, -1)         # (B, N): one lookup row per record
             hn = hn + self.node_emb(idx)
             hn = hn + self.graph_lin(torch.einsum("nm,bmd->bnd", self.a_hat, hn))    # one graph propagation
         tpos = torch.arange(self.window, device=x.device).expand(B, -1)
-        ht = self.time_in(x) + self.time_pos(tpos)                                   # (B, T, d)
+        ht = self.time_in(xt) + self.time_pos(tpos)                                  # (B, T, d)
         hn = self.spatial(F.leaky_relu(hn, 0.2))                                     # attention across sensors
         ht = self.temporal(F.leaky_relu(ht, 0.2))                                    # attention across steps
         return self.head(torch.cat([hn.mean(1), ht.mean(1)], dim=-1)).squeeze(-1)
@@ -247,12 +258,15 @@ def build_models(variant:str, # one of `VARIANTS`
                  z_dim:int=32, # latent noise dimension of the generator
                  d:int=32, # token width of the ST discriminator (stdpgan variants only)
                  hidden:int=128, # hidden width of the MLP generator and discriminator (dpgan, dpwgan only)
+                 latent_hidden:int=0, # TransConvGenerator's latent MLP width (stdpgan variants only; 0: the paper's linear generator)
+                 diff_features:bool=False, # STDiscriminator also reads first differences (stdpgan variants only)
                 ):
     "Generator and discriminator of a model variant (see `VARIANTS`)."
     if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     if variant in ("dpgan", "dpwgan"): return MLPGenerator(n_nodes, window, z_dim, hidden), MLPDiscriminator(n_nodes, window, hidden)
-    G = TransConvGenerator(n_nodes, window, z_dim)
-    D = STDiscriminator(n_nodes, window, adjacency, d, attention=variant != "stdpgan-noattn", graph=variant != "stdpgan-nograph")
+    G = TransConvGenerator(n_nodes, window, z_dim, latent_hidden=latent_hidden)
+    D = STDiscriminator(n_nodes, window, adjacency, d, attention=variant != "stdpgan-noattn", graph=variant != "stdpgan-nograph",
+                        diff_features=diff_features)
     return G, D
 
 # %% ../nbs/30_stdpgan.ipynb #3d6f93a2
@@ -754,7 +768,7 @@ def _build_loop(x:np.ndarray, graph, sch:dict, variant:str, rng, secure:bool, de
     seeds = [_torch_seed(rng) if rng is not None else int.from_bytes(os.urandom(8), "little") >> 2 for _ in range(4)]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seeds[0])
-        G, D = build_models(variant, N, T, graph, opts["z_dim"], opts["d_model"], opts["hidden"])
+        G, D = build_models(variant, N, T, graph, opts["z_dim"], opts["d_model"], opts["hidden"], opts["latent_hidden"], opts["diff_features"])
     G, D = G.to(device), D.to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=opts["lr_g"], betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=opts["lr_d"], betas=(0.5, 0.999))
@@ -798,6 +812,8 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
           z_dim:int=32, # latent noise dimension of the generator
           d_model:int=32, # token width of the ST discriminator
           hidden:int=128, # hidden width of the MLP baselines (dpgan, dpwgan)
+          latent_hidden:int=0, # generator latent MLP width (stdpgan variants; 0: the paper's linear transConv1d generator)
+          diff_features:bool=False, # discriminator also reads first differences along time (stdpgan variants)
           loss:str|None=None, # "bce" (non-saturating GAN) or "wgan" (critic, weight clipping); None: wgan for dpwgan, else bce
           weight_clip:float|None=None, # clamp D's weights to [-c, c] after each step; None: 0.01 with the wgan loss, else off
           instance_noise:float=0.0, # std of Gaussian noise added to D's inputs (real and fake, in [-1, 1] units)
@@ -819,14 +835,17 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
     x, m, vr, from_data = prepare_windows(series, window, stride, value_range, mask)
     (W, T, N), device = x.shape, torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     record, graph = _record_unit(series, unit, T, N), _variant_graph(series, variant, adjacency, graph_threshold, max_distance_m, N)
-    opts = dict(z_dim=z_dim, d_model=d_model, hidden=hidden, lr_g=lr_g, lr_d=lr_d, max_grad_norm=max_grad_norm, batch_size=batch_size,
+    opts = dict(z_dim=z_dim, d_model=d_model, hidden=hidden, latent_hidden=latent_hidden, diff_features=diff_features,
+                lr_g=lr_g, lr_d=lr_d, max_grad_norm=max_grad_norm, batch_size=batch_size,
                 ema_decay=ema_decay, n_critic=n_critic, instance_noise=instance_noise, monitor=monitor, monitor_every=monitor_every)
     loop, ckpt = _build_loop(x, graph, sch, variant, rng, secure, device, opts), Path(checkpoint_dir) / f"{variant}.pt" if checkpoint_dir else None
     run_id = repr(dict(variant=variant, plan=sch["plan"], shape=(W, T, N), batch=(batch_size, sch["fake_batch_size"], n_critic),
-                       ema=ema_decay, loss=(sch["loss"], sch["weight_clip"], instance_noise)))   # repr: NaN-safe
+                       ema=ema_decay, loss=(sch["loss"], sch["weight_clip"], instance_noise),
+                       arch=(z_dim, d_model, hidden, latent_hidden, diff_features)))   # repr: NaN-safe
     if resume and ckpt is not None and ckpt.exists(): loop.load(torch.load(ckpt, weights_only=False), run_id, ckpt)
     loop.run(steps, ckpt, checkpoint_every, run_id, f"{variant} eps={sch['eps']:g}", progress)
     config = dict(steps=steps, batch_size=batch_size, lr_d=lr_d, lr_g=lr_g, z_dim=z_dim, d_model=d_model, window=T, stride=stride,
-                  ema_decay=ema_decay, loss=sch["loss"], weight_clip=sch["weight_clip"], instance_noise=instance_noise)
+                  ema_decay=ema_decay, loss=sch["loss"], weight_clip=sch["weight_clip"], instance_noise=instance_noise,
+                  latent_hidden=latent_hidden, diff_features=diff_features)
     return _finish(loop, sch["plan"], record, vr, from_data, variant, T, N, series, secure, max_grad_norm, sch["fake_batch_size"],
                    n_critic, config, diagnostics)
