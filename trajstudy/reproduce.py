@@ -15,7 +15,8 @@ from .paths import repo_root, results_dir, settings_path, data_dir_source
 # %% auto #0
 __all__ = ['markdown_table', 'save_table', 'save_figure', 'Experiment', 'load_settings', 'RunResult', 'execute_experiment',
            'collect_outputs', 'run_experiment', 'data_checksums', 'environment', 'write_manifest', 'task_seed',
-           'Engine', 'reproduce', 'render_readme', 'cli_parser', 'cli_reproduce', 'cli_readme', 'cli_docs', 'main']
+           'Engine', 'CellResult', 'map_cells', 'reproduce', 'render_readme', 'cli_parser', 'cli_reproduce',
+           'cli_readme', 'cli_docs', 'main']
 
 # %% ../nbs/90_reproduce.ipynb #a1f3efe9
 def markdown_table(df:pd.DataFrame, # the table
@@ -166,6 +167,31 @@ def _where() -> str:
         return get_worker().address
     except Exception: return f"local:{socket.gethostname()}"
 
+# %% ../nbs/90_reproduce.ipynb #c3e1a001
+def _secede_for_cells():
+    "On a Dask worker: name its scheduler in TRAJSTUDY_SCHEDULER (for the notebook's `map_cells`) and secede, so the cells it submits get this worker's thread (the task keeps its `notebook` resource, so no other notebook starts here)."
+    try:
+        from distributed import get_worker, secede
+        w = get_worker()
+    except Exception: return None, False
+    old = os.environ.get("TRAJSTUDY_SCHEDULER")
+    os.environ["TRAJSTUDY_SCHEDULER"] = w.scheduler.address
+    secede()
+    return (old,), True
+
+
+# %% ../nbs/90_reproduce.ipynb #c3e1a002
+def _rejoin_after_cells(saved, # what _secede_for_cells returned first
+                        seceded:bool, # what it returned second
+                       ):
+    "Undo `_secede_for_cells`: restore TRAJSTUDY_SCHEDULER and rejoin the worker's thread pool."
+    if not seceded: return
+    from distributed import rejoin
+    if saved[0] is None: os.environ.pop("TRAJSTUDY_SCHEDULER", None)
+    else: os.environ["TRAJSTUDY_SCHEDULER"] = saved[0]
+    rejoin()
+
+
 # %% ../nbs/90_reproduce.ipynb #03aca8a3
 def execute_experiment(exp:Experiment, # the experiment to run
                        profile:str="quick", # which of its parameter sets
@@ -173,6 +199,7 @@ def execute_experiment(exp:Experiment, # the experiment to run
                        kernel_name:str="python3", # Jupyter kernel (the interpreter running trajstudy)
                        timeout:int|None=None, # seconds a cell may run; None: no limit
                        data_dir:str|None=None, # [study] data_dir (relative to the checkout where this runs), if set
+                       cells_on_cluster:bool=False, # True (a task holding a worker's `notebook` resource): the notebook's `map_cells` send their cells to the cluster
                       ) -> tuple[RunResult, dict]:
     "Run one experiment notebook with papermill in a local scratch folder; return its result and its files (bytes)."
     import papermill as pm
@@ -185,6 +212,7 @@ def execute_experiment(exp:Experiment, # the experiment to run
         executed = work / Path(exp.notebook).name
         t0, started = time.time(), _now()
         status, error, cell = "ok", None, None
+        sched, seceded = _secede_for_cells() if cells_on_cluster else (None, False)
         try:
             pm.execute_notebook(str(nb), str(executed), parameters=params, kernel_name=kernel_name, language="python", cwd=str(nb.parent),
                                 progress_bar=False, log_output=False, execution_timeout=timeout)
@@ -192,6 +220,7 @@ def execute_experiment(exp:Experiment, # the experiment to run
             status = "failed"
             cell, error = _failing_cell(executed)
             error = error or f"{type(e).__name__}: {e}"
+        finally: _rejoin_after_cells(sched, seceded)
         secs = time.time() - t0
         files = {p.relative_to(work).as_posix(): p.read_bytes() for p in sorted(work.rglob("*")) if p.is_file()}
     outputs = sorted(n for n in files if "/" not in n)
@@ -279,6 +308,9 @@ def write_manifest(out_root:Path, # results/<profile>/
     path = out_root / "manifest.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     runs = {**old.get("experiments", {}), **{r.name: asdict(r) for r in results}}
+    for r in results:   # the cell timings its map_cells calls wrote beside its outputs (see map_cells)
+        t = out_root / r.name / "cell_timings.json"
+        if r.status == "ok" and t.is_file(): runs[r.name]["cell_timings"] = json.loads(t.read_text())
     d, why = data_dir_source()
     man = {"profile": profile, "seed": seed, "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
            "wall_seconds": round(time.time() - started, 2), "engine": engine or {"kind": "serial"}, "experiments": runs,
@@ -298,6 +330,8 @@ def task_seed(study_seed:int, # [study] seed
     return int(np.random.SeedSequence(int(study_seed), spawn_key=key).generate_state(1, np.uint32)[0])
 
 # %% ../nbs/90_reproduce.ipynb #a57b8f82
+_NOTEBOOK = "notebook"   # the Dask worker resource an experiment task holds: one notebook at a time per worker
+
 class Engine:
     "Where tasks run: 'serial' in this process, or a Dask client (a LocalCluster of `jobs` workers or a scheduler address)."
     def __init__(self,
@@ -307,6 +341,7 @@ class Engine:
         if jobs < 1: raise ValueError(f"jobs must be >= 1, got {jobs}")
         self.jobs, self.scheduler, self.client, self.cluster = jobs, scheduler, None, None
         self.kind = "dask scheduler" if scheduler else ("dask LocalCluster" if jobs > 1 else "serial")
+        self.cells_on_cluster = False   # whether workers offer the `notebook` resource (then notebooks send their cells to the cluster)
 
     def __enter__(self):
         if self.kind == "serial": return self
@@ -315,8 +350,10 @@ class Engine:
         if self.scheduler: self.client = Client(self.scheduler)
         else:
             self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                                        silence_logs=logging.ERROR)
+                                        silence_logs=logging.ERROR, resources={_NOTEBOOK: 1})
             self.client = Client(self.cluster)
+        ws = self.client.scheduler_info()["workers"].values()
+        self.cells_on_cluster = any(w.get("resources", {}).get(_NOTEBOOK, 0) >= 1 for w in ws)
         return self
 
     def __exit__(self, *exc):
@@ -326,16 +363,19 @@ class Engine:
 
     def describe(self) -> dict:
         "The engine for the manifest: kind, scheduler address, workers (threads, memory, host)."
-        if self.client is None: return {"kind": self.kind, "scheduler": None, "workers": {f"local:{socket.gethostname()}": {"nthreads": 1}}}
+        if self.client is None: return {"kind": self.kind, "scheduler": None, "workers": {f"local:{socket.gethostname()}": {"nthreads": 1}},
+                                        "cells_on_cluster": False}
         import distributed
         info = self.client.scheduler_info()
         ws = {a: {"name": str(w.get("name")), "host": w.get("host"), "nthreads": w.get("nthreads"), "memory_limit": w.get("memory_limit")}
               for a, w in info.get("workers", {}).items()}
-        return {"kind": self.kind, "scheduler": info.get("address"), "workers": ws, "distributed": distributed.__version__}
+        return {"kind": self.kind, "scheduler": info.get("address"), "workers": ws, "distributed": distributed.__version__,
+                "cells_on_cluster": self.cells_on_cluster}
 
     def map_unordered(self,
                       fn, # the function every task calls (picklable for Dask: a module-level function)
                       tasks:list, # [(name, args)]: `fn(*args)` for each
+                      resources:dict|None=None, # Dask worker resources each task holds while it runs (e.g. {"notebook": 1})
                      ):
         "Run `fn(*args)` for each `(name, args)` task; yield `(name, result, exception)` as each finishes."
         if self.client is None:
@@ -344,11 +384,61 @@ class Engine:
                 except Exception as e: yield name, None, e
             return
         from distributed import as_completed as dask_completed
-        futs = {self.client.submit(fn, *args, pure=False, key=f"{name}-{os.urandom(4).hex()}"): name for name, args in tasks}
+        futs = {self.client.submit(fn, *args, pure=False, key=f"{name}-{os.urandom(4).hex()}", resources=resources): name for name, args in tasks}
         for f in dask_completed(futs):
             try: yield futs[f], f.result(), None
             except Exception as e: yield futs[f], None, e
             finally: f.release()
+
+# %% ../nbs/90_reproduce.ipynb #c3e1a011
+@dataclass
+class CellResult:
+    "What one grid cell of an experiment returned."
+    index: int                  # the cell's position in the list (its seed's key)
+    cell: object                # the parameters it was called with
+    seed: int                   # task_seed(study_seed, experiment, index)
+    value: object = None        # what fn returned (None if it failed)
+    error: str|None = None      # "Ename: message" of its failure; None when it succeeded
+    seconds: float = 0.0        # wall time of the call
+    worker: str|None = None     # where it ran: a Dask worker's address, or "local:<host>"
+
+
+# %% ../nbs/90_reproduce.ipynb #c3e1a012
+def _run_cell(fn, # called as fn(**cell, seed=seed) for a dict cell, else fn(cell, seed=seed)
+              cell, # one cell's parameters
+              index:int, # its position
+              seed:int, # its seed
+             ) -> CellResult:
+    "Run one cell, catching its failure; time it."
+    t0 = time.time()
+    try: value, err = (fn(**cell, seed=seed) if isinstance(cell, dict) else fn(cell, seed=seed)), None
+    except Exception as e: value, err = None, f"{type(e).__name__}: {e}"
+    return CellResult(index, cell, seed, value, err, round(time.time() - t0, 4), _where())
+
+
+# %% ../nbs/90_reproduce.ipynb #c3e1a013
+def map_cells(fn, # the cell's computation: fn(**cell, seed=...) for dict cells, else fn(cell, seed=...)
+              cells:list, # the grid: parameter dicts (or any picklable keys), in a fixed order
+              experiment:str, # the experiment's name (part of every cell's seed)
+              study_seed:int|None=None, # [study] seed; None: settings.ini's
+              scheduler:str|None=None, # a Dask scheduler address; "": serial here; None: $TRAJSTUDY_SCHEDULER if set, else serial
+              timings:str|Path|None=None, # write the cells' wall times to this JSON file (e.g. output_dir/cell_timings.json)
+             ) -> list[CellResult]:
+    "Run `fn` on every grid cell with its own seed, serially or on a Dask cluster; results in cell order, failures reported."
+    if study_seed is None: study_seed = load_settings()[0]["seed"]
+    jobs = [(c, i, task_seed(study_seed, experiment, i)) for i, c in enumerate(cells)]
+    addr = os.environ.get("TRAJSTUDY_SCHEDULER") if scheduler is None else scheduler
+    if not addr: out = [_run_cell(fn, *j) for j in jobs]
+    else:
+        from distributed import Client
+        with Client(addr, set_as_default=False) as client:
+            futs = [client.submit(_run_cell, fn, *j, pure=False, key=f"{experiment}-cell{j[1]}-{os.urandom(4).hex()}") for j in jobs]
+            out = client.gather(futs)
+    if timings:
+        rows = [{"index": r.index, "seed": r.seed, "seconds": r.seconds, "worker": r.worker, "error": r.error} for r in out]
+        _atomic_write(Path(timings), lambda p: p.write_text(json.dumps({"experiment": experiment, "engine": addr or "serial", "cells": rows}, indent=1)))
+    return out
+
 
 # %% ../nbs/90_reproduce.ipynb #7ded79ee
 def reproduce(profile:str="quick", # "quick" (minutes, CI) or "full" (what the papers ran); any profile of settings.ini
@@ -372,11 +462,11 @@ def reproduce(profile:str="quick", # "quick" (minutes, CI) or "full" (what the p
         os.environ["TRAJSTUDY_DATA"] = str((repo_root() / study["data_dir"]).resolve())
     out_root = Path(out_root or results_dir(profile)); out_root.mkdir(parents=True, exist_ok=True)
     started, results = time.time(), []
-    tasks = [(e.name, (e, profile, task_seed(study["seed"], e.name), "python3", None, study.get("data_dir") or None)) for e in exps.values()]
     with Engine(jobs, scheduler) as eng:
-        engine = eng.describe()
+        engine, fan = eng.describe(), eng.cells_on_cluster
+        tasks = [(e.name, (e, profile, task_seed(study["seed"], e.name), "python3", None, study.get("data_dir") or None, fan)) for e in exps.values()]
         bar = tqdm(total=len(tasks), desc=f"reproduce ({profile}, {eng.kind})", unit="exp", disable=quiet)
-        for name, out, err in eng.map_unordered(execute_experiment, tasks):
+        for name, out, err in eng.map_unordered(execute_experiment, tasks, {_NOTEBOOK: 1} if fan else None):
             if err is None: r = collect_outputs(*out, out_root)
             else: r = RunResult(name, "failed", 0.0, {}, [], f"{type(err).__name__}: {err}", finished=_now())
             results.append(r)
