@@ -83,3 +83,13 @@ def test_bulk_entry_log_reads_the_same_trips_as_the_vehicle_logs():
     for n in nb:                                                            # consecutive waypoints are neighbouring intersections
         steps = np.abs(np.diff(net.node_xy[n], axis=0)).sum(1)
         assert steps[0] == 0 and np.allclose(steps[1:], 1000)               # the first link starts at the origin
+
+def test_generating_leaves_matplotlib_rcparams_unchanged():
+    "uxsim's World sets the process-wide font.family to HackGen; generating must not leak it into later figures."
+    import matplotlib as mpl
+    with mpl.rc_context({"font.family": ["DejaVu Sans"]}):   # a known value, whatever ran before in this process
+        before = mpl.rcParams.copy()
+        synthetic_city(30, days=1, seed=1)
+        after = mpl.rcParams.copy()
+    # "backend" aside: matplotlib resolves its automatic backend on the first use of pyplot, and rc_context keeps that
+    assert {k: (before[k], after[k]) for k in before if before[k] != after[k] and k != "backend"} == {}

@@ -5,6 +5,7 @@
 # %% ../nbs/02a_synthetic.ipynb #3819ca59
 from __future__ import annotations
 import math, time
+import matplotlib
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
@@ -140,8 +141,9 @@ def uxsim_world(net:RoadNetwork, # the road network
     "A uxsim `World` (C++ engine, platoons of 1) of the network with one vehicle per trip: `(W, links, vehicles)`, not yet run."
     if not (len(orig) == len(dest) == len(depart_s)): raise ValueError(f"orig, dest and depart_s must have one entry per trip, got {len(orig)}, {len(dest)}, {len(depart_s)}")
     if (np.asarray(depart_s) < t0_s).any(): raise ValueError("every departure must be after the window start t0_s")
-    W = _import_world()(name="", deltan=1, reaction_time=1, tmax=max_hours * 3600, print_mode=0, save_mode=0, show_mode=0,
-                        random_seed=int(seed), cpp=True, hard_deterministic_mode=True)
+    with matplotlib.rc_context():              # uxsim's Analyzer (built with the World) sets the process-wide font.family to HackGen
+        W = _import_world()(name="", deltan=1, reaction_time=1, tmax=max_hours * 3600, print_mode=0, save_mode=0, show_mode=0,
+                            random_seed=int(seed), cpp=True, hard_deterministic_mode=True)
     W._skip_log_on_terminate = not keep_vehicle_logs
     for nm, (x, y) in zip(net.node_names, net.node_xy): W.addNode(nm, float(x), float(y))
     links = [W.addLink(nm, net.node_names[a], net.node_names[b], length=float(l), free_flow_speed=net.speed_kmh / 3.6, number_of_lanes=1,
@@ -203,7 +205,8 @@ def simulate_peak(net:RoadNetwork, # the road network
     "Simulate one peak's trips in uxsim (C++ engine, platoons of 1) and return their waypoints and link travel times."
     tic = time.perf_counter()
     W, links, vs = uxsim_world(net, orig, dest, depart_s, t0_s, seed, max_hours)
-    W.exec_simulation()
+    with matplotlib.rc_context():              # the run finalizes the scenario, which builds uxsim's Analyzer again (font.family = HackGen)
+        W.exec_simulation()
     stuck = sum(v.state != "end" for v in vs)
     if stuck: raise RuntimeError(f"{stuck} of {len(vs)} trips had not arrived {max_hours} h after the window start (gridlock): "
                                  "use fewer vehicles or a larger network")
