@@ -338,6 +338,9 @@ def test_latent_mlp_generator_and_difference_features_are_recorded_and_keep_the_
     assert deep.generator.latent is not None and deep.generator.deconv.in_channels == 8 and plain.generator.latent is None
     synth = deep.generate(10, rng=np.random.default_rng(0))
     assert synth.shape == (10, T, N) and np.isfinite(synth).all()
+    mlp = sg.train(_series(40), rng=np.random.default_rng(3), **{**kw, "checkpoint_dir": None, "variant": "dpgan"},
+                   latent_hidden=8, diff_features=True)
+    assert mlp.config["latent_hidden"] == 0 and mlp.config["diff_features"] is False   # not the MLP baseline's: recorded as not used
     with pytest.raises(ValueError, match="belongs to another run"):   # a checkpoint of the other architecture is refused
         sg.train(_series(40), rng=np.random.default_rng(3), resume=True, **kw)
 

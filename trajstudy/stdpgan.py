@@ -832,6 +832,7 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
     if not secure: check_rng(rng)   # then the schedule, from public settings only, before any data is read
     sch = _schedule(eps, delta, nominal_records, sample_rate, batch_size, steps, accountant, prv_check, window, stride,
                     fake_batch_size, n_critic, ema_decay, variant, loss, weight_clip, instance_noise)
+    if variant in ("dpgan", "dpwgan"): latent_hidden, diff_features = 0, False   # MLP baselines: not theirs; config says what ran
     x, m, vr, from_data = prepare_windows(series, window, stride, value_range, mask)
     (W, T, N), device = x.shape, torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     record, graph = _record_unit(series, unit, T, N), _variant_graph(series, variant, adjacency, graph_threshold, max_distance_m, N)
