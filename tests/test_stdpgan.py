@@ -391,7 +391,7 @@ def test_eval_notebook_smoke(tmp_path):
                         parameters=dict(output_dir=str(tmp_path / "o"), datasets=["los-loop"], epsilons=[5, "inf"],
                                         variants=["stdpgan", "dpgan", "dpwgan"], gan_steps=4, stable_steps=4, monitor_every=2,
                                         forecast_steps=2, n_synthetic=16, max_nodes=6, hidden=8, fidelity_eps=5, latent_hidden=8,
-                                        records_fractions=[0.5], records_eps=[5]))
+                                        records_fractions=[0.5], records_eps=[5], ablations=["stdpgan-mlpgen"], ablation_eps=[5]))
     out = tmp_path / "o"
     for f in ("utility_los-loop.csv", "privacy.csv", "fidelity.csv", "claims.csv", "training_curve.csv", "utility_vs_eps.png",
               "fidelity.png", "series.pdf", "training.png", "paper_claims.csv", "records.csv"):
@@ -399,7 +399,14 @@ def test_eval_notebook_smoke(tmp_path):
     import pandas as pd
     p = pd.read_csv(out / "privacy.csv")
     fin = p[p.epsilon == 5]
-    assert (fin.eps_pld <= 5.0 * 1.001).all() and len(p) == 3 * 2 + 2 and (p.relation == "add/remove").all()
+    # 3 variants x 2 epsilons, the ablation at its one epsilon, 2 records cells
+    assert (fin.eps_pld <= 5.0 * 1.001).all() and len(p) == 3 * 2 + 1 + 2 and (p.relation == "add/remove").all()
+    assert set(p[p.variant == "stdpgan-mlpgen"].epsilon) == {5}
+    claims = pd.read_csv(out / "paper_claims.csv")
+    assert claims.statement.str.contains("transConv1d").any(), list(claims.statement)
+    import json
+    t = json.loads((out / "cell_timings.json").read_text())   # every grid cell, with its own seed and time
+    assert t["engine"] == "serial" and len({c["seed"] for c in t["cells"]}) == len(t["cells"]) >= len(p) + 2
     curve = pd.read_csv(out / "training_curve.csv")                          # monitor at steps 2 and 4 of both stable runs
     assert sorted(curve.recipe) == ["stable", "stable", "stable-paper", "stable-paper"] and curve.roughness.gt(0).all()
     fid = pd.read_csv(out / "fidelity.csv")

@@ -435,6 +435,7 @@ def map_cells(fn, # the cell's computation: fn(**cell, seed=...) for dict cells,
             futs = [client.submit(_run_cell, fn, *j, pure=False, key=f"{experiment}-cell{j[1]}-{os.urandom(4).hex()}") for j in jobs]
             out = client.gather(futs)
     if timings:
+        Path(timings).parent.mkdir(parents=True, exist_ok=True)
         rows = [{"index": r.index, "seed": r.seed, "seconds": r.seconds, "worker": r.worker, "error": r.error} for r in out]
         _atomic_write(Path(timings), lambda p: p.write_text(json.dumps({"experiment": experiment, "engine": addr or "serial", "cells": rows}, indent=1)))
     return out

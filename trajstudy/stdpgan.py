@@ -249,22 +249,25 @@ class MLPDiscriminator(nn.Module):
                ): return self.net(x).squeeze(-1)
 
 # %% ../nbs/30_stdpgan.ipynb #95c70f20
-VARIANTS = ("stdpgan", "stdpgan-noattn", "stdpgan-nograph", "dpgan", "dpwgan")
+VARIANTS = ("stdpgan", "stdpgan-noattn", "stdpgan-nograph", "stdpgan-mlpgen", "dpgan", "dpwgan")
 
 def build_models(variant:str, # one of `VARIANTS`
                  n_nodes:int, # sensors per window (N)
                  window:int, # time steps per window (T)
-                 adjacency:np.ndarray|None=None, # binary (N, N) graph; needed by "stdpgan" and "stdpgan-noattn", unused by the others
+                 adjacency:np.ndarray|None=None, # binary (N, N) graph; needed by "stdpgan", "stdpgan-noattn" and "stdpgan-mlpgen", unused by the others
                  z_dim:int=32, # latent noise dimension of the generator
                  d:int=32, # token width of the ST discriminator (stdpgan variants only)
-                 hidden:int=128, # hidden width of the MLP generator and discriminator (dpgan, dpwgan only)
-                 latent_hidden:int=0, # TransConvGenerator's latent MLP width (stdpgan variants only; 0: the paper's linear generator)
+                 hidden:int=128, # hidden width of the MLP generator (dpgan, dpwgan, stdpgan-mlpgen) and discriminator (dpgan, dpwgan)
+                 latent_hidden:int=0, # TransConvGenerator's latent MLP width (stdpgan variants with it only; 0: the paper's linear generator)
                  diff_features:bool=False, # STDiscriminator also reads first differences (stdpgan variants only)
                 ):
     "Generator and discriminator of a model variant (see `VARIANTS`)."
     if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     if variant in ("dpgan", "dpwgan"): return MLPGenerator(n_nodes, window, z_dim, hidden), MLPDiscriminator(n_nodes, window, hidden)
-    G = TransConvGenerator(n_nodes, window, z_dim, latent_hidden=latent_hidden)
+    if variant == "stdpgan-mlpgen":   # the ablation of transConv1d: DP-GAN's generator before the full ST discriminator
+        if latent_hidden: raise ValueError("latent_hidden widens the transposed-convolution generator; stdpgan-mlpgen has none (use 0)")
+        G = MLPGenerator(n_nodes, window, z_dim, hidden)
+    else: G = TransConvGenerator(n_nodes, window, z_dim, latent_hidden=latent_hidden)
     D = STDiscriminator(n_nodes, window, adjacency, d, attention=variant != "stdpgan-noattn", graph=variant != "stdpgan-nograph",
                         diff_features=diff_features)
     return G, D
@@ -602,7 +605,7 @@ def _secure_generator():
 # %% ../nbs/30_stdpgan.ipynb #9a8e1936
 def _variant_graph(series, variant:str, adjacency, graph_threshold:float, max_distance_m, N:int):
     "The binary sensor graph a variant needs (public: road network or sensor positions), or None."
-    if variant in ("stdpgan", "stdpgan-noattn"):
+    if variant in ("stdpgan", "stdpgan-noattn", "stdpgan-mlpgen"):
         if isinstance(series, SensorSeries):
             adj = series.adjacency if adjacency is None else adjacency
             coords, ck = series.coords, series.coord_kind
@@ -833,6 +836,7 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
     sch = _schedule(eps, delta, nominal_records, sample_rate, batch_size, steps, accountant, prv_check, window, stride,
                     fake_batch_size, n_critic, ema_decay, variant, loss, weight_clip, instance_noise)
     if variant in ("dpgan", "dpwgan"): latent_hidden, diff_features = 0, False   # MLP baselines: not theirs; config says what ran
+    if variant == "stdpgan-mlpgen": latent_hidden = 0   # its MLP generator has no transposed convolution to widen
     x, m, vr, from_data = prepare_windows(series, window, stride, value_range, mask)
     (W, T, N), device = x.shape, torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     record, graph = _record_unit(series, unit, T, N), _variant_graph(series, variant, adjacency, graph_threshold, max_distance_m, N)
