@@ -3,10 +3,14 @@ sound releases first beat publishing nothing.
 
     .venv/bin/python benchmarks/bench_scale.py [--sizes 1000 2000 5000 10000 20000] [--eps 1 10 50]
         [--areas 2 4 8 32] [--time-k 200] [--reps 2] [--queries 300] [--out FILE.csv] [--kte-max 10000]
+        [--pool 20000]
 
 Data: `load("synthetic-city", vehicles=n, seed=seed)` for each size n (generated here with the cache off, so that its
 time is measured; then checked by `validate_points` and the `SensorSeries` checks once more), every car on the DP paper's time grid (one position every 10 minutes, 06:00-12:00,
-36 steps: `trajstudy.data.resample_grid`) inside the city's public box. Releases use the study sampler
+36 steps: `trajstudy.data.resample_grid`) inside the city's public box. A size above `--pool` cars (10^5, say) is
+pooled from independent simulations of at most `--pool` cars each on the same road network (seeds seed, seed + 1,
+...), since one uxsim run keeps about 2.5 GB per 10^4 cars in memory (10^5 in one run: ~25 GB, over the 24 GiB
+here); the table's `simulations` column says how many, and such cars meet only the traffic of their own part. Releases use the study sampler
 (`secure=False`, numpy from a seeded rng; the ledger says "not for release"), sound mode, on the public box.
 
 Stage times: generation, resampling, and one release of each method at a fixed k (`--time-k`, eps = the last of
@@ -44,8 +48,8 @@ def growth_exponent(n, t):
     return float(np.polyfit(np.log(np.asarray(n, float)), np.log(np.asarray(t, float)), 1)[0])
 
 
-def city_grid(n, seed):
-    "Generate a city of n cars as `load('synthetic-city')` does (cache off), check it, grid it: (X, times, box, generate_s, resample_s)."
+def one_city(n, seed):
+    "Generate one simulated city of n cars as `load('synthetic-city')` does (cache off) and check it: (city, generate_s)."
     t0 = time.perf_counter()
     city = synthetic_city_cached(n, days=1, seed=seed, cache=False)
     t_gen = time.perf_counter() - t0
@@ -53,10 +57,38 @@ def city_grid(n, seed):
     assert len(again) == len(city.points) and again.attrs["n_duplicates_dropped"] == 0 and city.points.attrs["synthetic"]
     dataclasses.replace(city.speeds)                             # SensorSeries.__post_init__: shapes, mask, graph, coordinates
     assert city.speeds.missing_rate == 0 and "SYNTHETIC" in city.speeds.name
-    t0 = time.perf_counter()
-    g = resample_grid(city.points, freq="10min", start="06:00", end="12:00", max_stale="2h")
-    G = hilbert_dp.public_grid(hilbert_dp.keep_inside(g, city.box), city.box)
-    return G.xy, G.times, city.box, t_gen, time.perf_counter() - t0, city.points
+    return city, t_gen
+
+
+def city_grid(n, seed, pool=20000):
+    """Cars of n on the DP paper's grid: (X, times, box, generate_s, resample_s, points, parts).
+
+    Up to `pool` cars are one simulation. A larger n is pooled from `parts = ceil(n / pool)` independent simulations
+    of the same road network (seeds seed, seed + 1, ...; uids prefixed by the part), because uxsim keeps 32 bytes
+    per vehicle-second of travel in memory (about 2.5 GB per 10^4 cars) and 10^5 cars in one run would need about
+    25 GB. Cars of different parts do not meet in traffic: each part is congested like a city of n / parts cars."""
+    parts = max(1, -(-n // pool))
+    sizes = [n // parts + (j < n % parts) for j in range(parts)]
+    Xs, pts, t_gen, t_grid, box, times = [], [], 0.0, 0.0, None, None
+    for j, nj in enumerate(sizes):
+        city, tg = one_city(nj, seed + j)
+        t_gen += tg
+        assert box is None or city.box == box, "the parts must share the public box"
+        box = city.box
+        t0 = time.perf_counter()
+        g = resample_grid(city.points, freq="10min", start="06:00", end="12:00", max_stale="2h")
+        G = hilbert_dp.public_grid(hilbert_dp.keep_inside(g, box), box)
+        t_grid += time.perf_counter() - t0
+        assert times is None or np.array_equal(G.times, times), "the parts must share the public time grid"
+        times = G.times
+        Xs.append(G.xy)
+        p = city.points
+        if parts > 1: p = p.assign(uid=f"p{j}:" + p["uid"].astype(str))
+        pts.append(p)
+        del city
+    points = pts[0] if parts == 1 else pd.concat(pts, ignore_index=True)
+    if parts > 1: points.attrs.update(pts[0].attrs)
+    return np.concatenate(Xs), times, box, t_gen, t_grid, points, parts
 
 
 def kte_row(points):
@@ -131,6 +163,7 @@ def main(argv=None):
     ap.add_argument("--queries", type=int, default=300, help="random PSI range queries per size")
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("--out", help="write the utility table to this CSV file")
+    ap.add_argument("--pool", type=int, default=20000, help="largest city simulated in one run; larger sizes pool independent runs")
     ap.add_argument("--kte-max", type=int, default=0, help="also time kte-hide's stages on every city of up to this many cars (0: not)")
     a = ap.parse_args(argv)
     warm = synthetic_city(100, days=1, seed=1)          # compile numba kernels and load uxsim before anything is timed
@@ -138,13 +171,13 @@ def main(argv=None):
     for publish in METHODS.values(): publish(Gw.xy, 10.0, 10, bounds=warm.box, rng=np.random.default_rng(0), secure=False)
     stages, quality, kte = [], [], []
     for n in a.sizes:
-        X, times, box, t_gen, t_grid, points = city_grid(n, a.seed)
+        X, times, box, t_gen, t_grid, points, parts = city_grid(n, a.seed, a.pool)
         if n <= a.kte_max: kte.append(kte_row(points))
         del points
-        row = {"N": len(X), "generate_s": t_gen, "resample_s": t_grid, **release_time(X, box, a.eps[-1], a.time_k, a.reps, a.seed)}
+        row = {"N": len(X), "simulations": parts, "generate_s": t_gen, "resample_s": t_grid, **release_time(X, box, a.eps[-1], a.time_k, a.reps, a.seed)}
         stages.append(row)
         quality += utility_rows(X, times, box, a, a.seed)
-        print(f"N={len(X)}: generated in {t_gen:.1f} s, grid {t_grid:.1f} s, hilbert {row['hilbert_s']:.2f} s, dpr {row['dpr_s']:.2f} s", flush=True)
+        print(f"N={len(X)} ({parts} simulation(s)): generated in {t_gen:.1f} s, grid {t_grid:.1f} s, hilbert {row['hilbert_s']:.2f} s, dpr {row['dpr_s']:.2f} s", flush=True)
     st = pd.DataFrame(stages)
     st["dpr/hilbert"] = st["dpr_s"] / st["hilbert_s"]
     q = pd.DataFrame(quality)

@@ -203,6 +203,7 @@ def execute_experiment(exp:Experiment, # the experiment to run
                       ) -> tuple[RunResult, dict]:
     "Run one experiment notebook with papermill in a local scratch folder; return its result and its files (bytes)."
     import papermill as pm
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)   # a Dask nanny's default: the kernel would inherit it (see Engines)
     if data_dir and not os.environ.get("TRAJSTUDY_DATA"): os.environ["TRAJSTUDY_DATA"] = str((repo_root() / data_dir).resolve())
     nb = repo_root() / "nbs" / exp.notebook      # an absolute exp.notebook stays as it is
     if not nb.is_file(): raise FileNotFoundError(f"experiment {exp.name!r}: notebook {nb} does not exist")
@@ -331,6 +332,10 @@ def task_seed(study_seed:int, # [study] seed
 
 # %% ../nbs/90_reproduce.ipynb #a57b8f82
 _NOTEBOOK = "notebook"   # the Dask worker resource an experiment task holds: one notebook at a time per worker
+# Dask's nanny starts every worker with MALLOC_TRIM_THRESHOLD_=65536, which freezes glibc's mmap threshold at 128 KiB:
+# every larger tensor is then a fresh mmap with its page faults, and torch on CPU ran 2-4x slower in a worker than in
+# this process (eval/30_stdpgan's cells, measured). None unsets it for the workers of our LocalCluster.
+_WORKER_ENV = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 class Engine:
     "Where tasks run: 'serial' in this process, or a Dask client (a LocalCluster of `jobs` workers or a scheduler address)."
@@ -345,12 +350,13 @@ class Engine:
 
     def __enter__(self):
         if self.kind == "serial": return self
-        import logging
+        import logging, dask
         from distributed import Client, LocalCluster
         if self.scheduler: self.client = Client(self.scheduler)
         else:
-            self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                                        silence_logs=logging.ERROR, resources={_NOTEBOOK: 1})
+            with dask.config.set(_WORKER_ENV):   # read by each worker's nanny as it starts the worker process
+                self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                                            silence_logs=logging.ERROR, resources={_NOTEBOOK: 1})
             self.client = Client(self.cluster)
         ws = self.client.scheduler_info()["workers"].values()
         self.cells_on_cluster = any(w.get("resources", {}).get(_NOTEBOOK, 0) >= 1 for w in ws)
