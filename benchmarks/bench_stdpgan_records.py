@@ -4,34 +4,27 @@ needs before its TSTR approaches TRTR.
     .venv/bin/python benchmarks/bench_stdpgan_records.py [--days 2 4 8 16 32] [--test-days 2] [--eps 1 10 inf]
         [--gan-seeds 0 1] [--nodes 20] [--vehicles 20000] [--seed 0] [--steps 240] [--forecast-steps 200]
         [--hidden 32] [--n-synthetic 1024] [--forecast-seeds 2] [--quick] [--out FILE.csv]
-        [--cache-dir DIR] [--check]
 
-    --quick: --days 2 4 --eps 10 inf --gan-seeds 0: under 1 minute with the days cached, 2.3 minutes the first time (with
-    --check). The default (records 48 to 768, eps 1 / 10 / inf, 2 GAN seeds: 30 GAN runs of 6-9 s) takes about 4.5
-    minutes with the days cached; the first time it also simulates 32 days at 12-15 s each (one day took 280 s on a
-    loaded 2-core machine): 15 minutes in all, measured under nice -n 19 beside other work.
+    --quick: --days 2 4 --eps 10 inf --gan-seeds 0: under 1 minute once its 6 simulated days are cached (about 1.5
+    minutes to simulate them). The default (records 48 to 768, eps 1 / 10 / inf, 2 GAN seeds: 30 GAN runs of 6-9 s)
+    takes about 4.5 minutes once its 34 days are cached (12.3 minutes the first time, measured alone on 2 cores).
 
-Data (SYNTHETIC, nothing real): the 5-minute link speeds (km/h) of the simulated commuter city of
-`load_synthetic_city_speeds(vehicles, days, seed)`, one run of `test_days + max(--days)` days. At 1000 vehicles (5 s a
-simulated day) the links stay at free flow (50 km/h; the slowest 5-minute reading of the day is 48.8 km/h), so
-persistence is all but exact and there is nothing to learn; 20000 vehicles (12-15 s a simulated day) give morning and
-evening jams down to 5 km/h on the busiest links (2.3% of the 20 links' test readings below 40 km/h). The test days are
-`load_synthetic_city_speeds(vehicles, test_days, seed, hours=(5, 6), fix_interval_s=(3000, 3600))` itself (cached by
-`trajstudy.data`; GPS fixes for one hour only: the speeds do not depend on them, the GPS intervals take the same number of
-draws whatever their range). One call cannot make the longer run: uxsim keeps about 1 GB per simulated peak until the
-process ends (34 days would need over 60 GB), so every later day is simulated by `_day_speeds` in a fresh process, one
-at a time: the library's own draws in the library's order (`synthetic_city`'s commuters, then per day and peak the
-departure noise and uxsim's seed), the earlier days' draws made but not simulated, only that day's two peaks run. So
-day d equals day d of `synthetic_city(vehicles, days > d, seed)`; `--check` verifies it on day 0 (max |difference| 0).
-The days are cached as .npy files in `--cache-dir` (default /tmp/bench_stdpgan_records), shared by every run of the
-same vehicles and seed.
+Data (SYNTHETIC, nothing real): the 5-minute link speeds (km/h) of the simulated commuter city,
+`load_synthetic_city_speeds(vehicles, test_days + max(--days), seed, hours=(5, 6), fix_interval_s=(3000, 3600))`: one
+run, generated once and cached by `trajstudy.data` (GPS fixes for one hour a day only: the speeds do not depend on
+them, and they would otherwise be most of the memory). At 1000 vehicles (5 s a simulated day) the links stay at free
+flow (50 km/h; the slowest 5-minute reading of the day is 48.8 km/h), so persistence is all but exact and there is
+nothing to learn; 20000 vehicles (12-15 s a simulated day) give morning and evening jams down to 5 km/h on the
+busiest links (2.3% of the 20 links' test readings below 40 km/h). The default's 34 days at 20000 cars took 481 s to
+simulate and 6.5 GB of memory at most (`trajstudy.synthetic.simulate_peak` hands each peak's freed memory back with
+`release_heap`; before that the same run passed 16 GB halfway).
 
 Split: the FIRST `--test-days` days are the fixed held-out test period; the training period of size d is days
 `test_days .. test_days + d`, a growing prefix of the days after it. A fixed test period keeps TSTR, TRTR and persistence of
 every size on the same windows (so the rows are comparable, which a 70/30 split of runs of different lengths is not).
 Putting it first is sound here because the simulated days are exchangeable (the same commuters, fresh departure-time
 draws each day, no state carried from one day to the next), and it makes every run share its test period and days
-exactly, whatever its sizes (`--quick` reuses the default's days).
+exactly, whatever its sizes.
 
 Sensors: the `--nodes` links (default 20) with the largest total speed deficit below free flow over the TEST period,
 in link order, with the line graph restricted to them. The choice reads only the held-out test days, never a training
@@ -74,69 +67,18 @@ def growth_exponent(n, y):
     return float(np.polyfit(np.log(n), np.log(y), 1)[0])
 
 
-def _library_days(vehicles, days, seed):
-    "The library's SYNTHETIC run of `days` days (cached by trajstudy.data): a SensorSeries (called in a worker process)."
+def city(vehicles, days, seed, nodes, test_days):
+    """The SYNTHETIC link speeds of days 0 .. days-1 of one run (`load_synthetic_city_speeds`, cached by trajstudy.data),
+    restricted to the `nodes` links busiest in the test period (the first `test_days` days): (series, seconds)."""
     from trajstudy.data import load_synthetic_city_speeds
-    return load_synthetic_city_speeds(vehicles, days, seed, hours=(5, 6), fix_interval_s=(3000, 3600))
-
-
-def _day_speeds(vehicles, seed, day):
-    """The link speeds `(288, links)` of day `day` of `synthetic_city(vehicles, days > day, seed)`: the same draws in the same
-    order (commuters, then per day and peak the departure noise and uxsim's seed), the earlier days' draws made but not
-    simulated; only this day's two peaks are run (called in a worker process: uxsim keeps about 1 GB per peak until exit)."""
-    from trajstudy.synthetic import city_grid, commuters, simulate_peak, link_speeds, MORNING, EVENING
-    rng = np.random.default_rng(seed)
-    net = city_grid(10, 2000.0)                         # synthetic_city's defaults
-    cars = commuters(vehicles, net, rng, (180, 600))    # the GPS intervals use the same number of draws whatever their range
-    plan = ((cars.leave_home_h, MORNING, cars.home, cars.work), (cars.leave_work_h, EVENING, cars.work, cars.home))
-    for _ in range(day):
-        for _p in plan: rng.normal(0, 8 / 60, cars.n); rng.integers(2**31)
-    peaks = []
-    for habit, window, o, t in plan:
-        dep = np.clip(habit + rng.normal(0, 8 / 60, cars.n), *window) * 3600
-        peaks.append((0, simulate_peak(net, o, t, dep, (window[0] - 0.5) * 3600, int(rng.integers(2**31)))))
-    return link_speeds(net, peaks, 1)
-
-
-def _in_worker(fn, *args):
-    "Run fn(*args) in a fresh spawned process (one at a time), so that uxsim's memory goes with it."
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as ex:
-        return ex.submit(fn, *args).result()
-
-
-def city(vehicles, days, seed, nodes, test_days, cache_dir, check):
-    """The SYNTHETIC link speeds of days 0 .. days-1 of one run, restricted to the `nodes` links busiest in the test period:
-    (series, seconds). The test days come from `load_synthetic_city_speeds` (cached there), every later day from `_day_speeds`
-    (cached per day in `cache_dir`); `check`: also simulate day 0 with `_day_speeds` and require it equal to the library's."""
-    from pathlib import Path
+    print(f"loading the SYNTHETIC city ({vehicles} cars, {days} days; simulated at 12-15 s a day unless cached) ...", flush=True)
     t0 = time.perf_counter()
-    lib = _in_worker(_library_days, vehicles, test_days, seed)
-    assert "SYNTHETIC" in lib.name and lib.values.shape[0] == 288 * test_days
-    if check:
-        mine = _in_worker(_day_speeds, vehicles, seed, 0)
-        err = float(np.abs(mine - lib.values[:288]).max())
-        print(f"check: day 0 by _day_speeds vs load_synthetic_city_speeds: max |difference| {err:.3g} km/h", flush=True)
-        assert err < 1e-9, err
-    parts = [lib.values]
-    cdir = Path(cache_dir) if cache_dir else None
-    if cdir: cdir.mkdir(parents=True, exist_ok=True)
-    for d in range(test_days, days):
-        f = cdir / f"speeds_v{vehicles}_s{seed}_day{d:03d}.npy" if cdir else None
-        if f is not None and f.exists(): v = np.load(f)
-        else:
-            t1 = time.perf_counter()
-            v = _in_worker(_day_speeds, vehicles, seed, d)
-            print(f"simulated day {d} in {time.perf_counter() - t1:.1f} s", flush=True)
-            if f is not None: np.save(f, v)
-        parts.append(v)
+    lib = load_synthetic_city_speeds(vehicles, days, seed, hours=(5, 6), fix_interval_s=(3000, 3600))
     sec = time.perf_counter() - t0
-    vals = np.concatenate(parts)
-    deficit = (FREE_FLOW - lib.values).clip(0).sum(0)
+    assert "SYNTHETIC" in lib.name and lib.values.shape[0] == 288 * days
+    deficit = (FREE_FLOW - lib.values[:288 * test_days]).clip(0).sum(0)
     keep = np.sort(np.argsort(-deficit, kind="stable")[:nodes])
-    ts = pd.date_range(lib.timestamps[0], periods=len(vals), freq="5min")
-    s = type(lib)(vals[:, keep], np.ones((len(vals), len(keep)), bool), ts, lib.node_ids[keep], lib.coords[keep],
+    s = type(lib)(lib.values[:, keep], lib.mask[:, keep], lib.timestamps, lib.node_ids[keep], lib.coords[keep],
                   lib.adjacency[np.ix_(keep, keep)], lib.name, lib.unit, lib.coord_kind)
     return s, sec
 
@@ -164,8 +106,6 @@ def main(argv=None):
     ap.add_argument("--hidden", type=int, default=32, help="width of discriminator and forecasters")
     ap.add_argument("--n-synthetic", type=int, default=1024, help="synthetic windows for TSTR")
     ap.add_argument("--forecast-seeds", type=int, default=2, help="GRUs averaged per MAE (the notebook: 1)")
-    ap.add_argument("--cache-dir", default="/tmp/bench_stdpgan_records", help="per-day speeds of the training days ('': no cache)")
-    ap.add_argument("--check", action="store_true", help="also simulate day 0 here and require it equal to the library's")
     ap.add_argument("--quick", action="store_true", help="--days 2 4 --eps 10 inf --gan-seeds 0")
     ap.add_argument("--out", help="write the table to this CSV file")
     a = ap.parse_args(argv)
@@ -179,7 +119,7 @@ def main(argv=None):
     t_all = time.perf_counter()
 
     total = a.test_days + a.days[-1]
-    s, gen_s = city(a.vehicles, total, a.seed, a.nodes, a.test_days, a.cache_dir, a.check)
+    s, gen_s = city(a.vehicles, total, a.seed, a.nodes, a.test_days)
     test_s = s.slice_time(0, 288 * a.test_days)
     te, tem = fc.sliding_windows(test_s.values, T, test_s.mask)
     base = fc.baseline_errors(te, T_IN, tem)
