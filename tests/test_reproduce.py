@@ -15,6 +15,17 @@ def _nb(folder, *sources, name="scratch"):
 DRAWS = ("import numpy as np, pandas as pd\nfrom trajstudy.reproduce import save_table\n"
          "save_table(pd.DataFrame({'x': np.random.default_rng(seed).normal(size=8)}), output_dir, 'draws')")
 
+def test_every_setting_is_a_parameter_papermill_finds_in_its_notebook():
+    "A settings.ini key the notebook's parameters cell does not declare (or that papermill cannot parse) is a typo or a broken cell."
+    from papermill.inspection import inspect_notebook
+    from trajstudy.reproduce import load_settings
+    study, exps = load_settings()
+    for e in exps.values():
+        declared = set(inspect_notebook(str(ROOT / "nbs" / e.notebook)))
+        for profile in study["profiles"]:
+            unknown = set(e.parameters(profile)) - declared
+            assert not unknown, f"{e.name} ({profile}): {sorted(unknown)} not found in the parameters cell of {e.notebook}"
+
 def test_task_seeds_depend_on_the_key_only():
     assert task_seed(5, "a") == 5                       # experiment tasks keep the study seed (published tables unchanged)
     s = [task_seed(5, e, i, j) for e in ("a", "b") for i in range(3) for j in range(50)]
