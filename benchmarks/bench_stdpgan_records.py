@@ -78,8 +78,7 @@ def city(vehicles, days, seed, nodes, test_days):
     assert "SYNTHETIC" in lib.name and lib.values.shape[0] == 288 * days
     deficit = (FREE_FLOW - lib.values[:288 * test_days]).clip(0).sum(0)
     keep = np.sort(np.argsort(-deficit, kind="stable")[:nodes])
-    s = type(lib)(lib.values[:, keep], lib.mask[:, keep], lib.timestamps, lib.node_ids[keep], lib.coords[keep],
-                  lib.adjacency[np.ix_(keep, keep)], lib.name, lib.unit, lib.coord_kind)
+    s = lib.select_nodes(keep)
     return s, sec
 
 

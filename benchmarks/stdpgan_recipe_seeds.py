@@ -31,8 +31,7 @@ def main():
     torch.set_num_threads(1); warnings.filterwarnings("ignore")
     T, t_in, hidden, n_syn = 12, 9, 32, 1024
     s = load("los-loop"); keep = np.arange(a.nodes)
-    s = type(s)(s.values[:, keep], s.mask[:, keep], s.timestamps, s.node_ids[keep], s.coords[keep],
-                s.adjacency[np.ix_(keep, keep)], s.name, s.unit, s.coord_kind)
+    s = s.select_nodes(keep)
     n_train = int(0.7 * len(s.timestamps))
     train_s, test_s = s.slice_time(0, n_train), s.slice_time(n_train, len(s.timestamps))
     rt, rtm = fc.sliding_windows(train_s.values, T, train_s.mask); te, tem = fc.sliding_windows(test_s.values, T, test_s.mask)

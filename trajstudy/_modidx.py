@@ -73,6 +73,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'trajstudy.core.SensorSeries.__post_init__': ('core.html#sensorseries.__post_init__', 'trajstudy/core.py'),
                                 'trajstudy.core.SensorSeries.missing_rate': ('core.html#sensorseries.missing_rate', 'trajstudy/core.py'),
                                 'trajstudy.core.SensorSeries.n_nodes': ('core.html#sensorseries.n_nodes', 'trajstudy/core.py'),
+                                'trajstudy.core.SensorSeries.select_nodes': ('core.html#sensorseries.select_nodes', 'trajstudy/core.py'),
                                 'trajstudy.core.SensorSeries.shape': ('core.html#sensorseries.shape', 'trajstudy/core.py'),
                                 'trajstudy.core.SensorSeries.slice_time': ('core.html#sensorseries.slice_time', 'trajstudy/core.py'),
                                 'trajstudy.core.SensorSeries.windows': ('core.html#sensorseries.windows', 'trajstudy/core.py'),

@@ -326,6 +326,16 @@ class SensorSeries:
         return SensorSeries(self.values[start:stop], self.mask[start:stop], self.timestamps[start:stop], self.node_ids,
                             self.coords, self.adjacency, self.name, self.unit, self.coord_kind)
 
+    def select_nodes(self,
+                     idx, # indices (or a boolean mask) of the sensors to keep, in the order given
+                    ) -> "SensorSeries":
+        "The sensors `idx` as a new series: their values, mask, ids, coordinates and the graph among them."
+        idx = np.asarray(idx)
+        if idx.size == 0 or (idx.dtype == bool and not idx.any()): raise ValueError("select_nodes: no sensors selected")
+        idx = np.arange(self.n_nodes)[idx]                  # a mask or indices; out-of-range indices raise here
+        return SensorSeries(self.values[:, idx], self.mask[:, idx], self.timestamps, self.node_ids[idx], self.coords[idx],
+                            self.adjacency[np.ix_(idx, idx)], self.name, self.unit, self.coord_kind)
+
 # %% ../nbs/00_core.ipynb #90d7780e
 BOX_COLUMNS = ("uid", "t_min", "t_max", "x_min", "x_max", "y_min", "y_max")
 

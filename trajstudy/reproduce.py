@@ -333,8 +333,8 @@ def task_seed(study_seed:int, # [study] seed
 # %% ../nbs/90_reproduce.ipynb #a57b8f82
 _NOTEBOOK = "notebook"   # the Dask worker resource an experiment task holds: one notebook at a time per worker
 # Dask's nanny starts every worker with MALLOC_TRIM_THRESHOLD_=65536, which freezes glibc's mmap threshold at 128 KiB:
-# every larger tensor is then a fresh mmap with its page faults, and torch on CPU ran 2-4x slower in a worker than in
-# this process (eval/30_stdpgan's cells, measured). None unsets it for the workers of our LocalCluster.
+# every larger tensor is then a fresh mmap with its page faults: one DP cell of eval/30_stdpgan took 21.8 s in such a
+# worker, 10.2 s in one without it, 11.1 s in this process. None unsets it for the workers of our LocalCluster.
 _WORKER_ENV = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 class Engine:
@@ -354,6 +354,7 @@ class Engine:
         from distributed import Client, LocalCluster
         if self.scheduler: self.client = Client(self.scheduler)
         else:
+            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)   # a nanny started earlier in this process left it here (os.environ.update)
             with dask.config.set(_WORKER_ENV):   # read by each worker's nanny as it starts the worker process
                 self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                                             silence_logs=logging.ERROR, resources={_NOTEBOOK: 1})

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_synthetic.ipynb #3819ca59
 from __future__ import annotations
-import ctypes, gc, math, os, sys, time
+import ctypes, gc, math, os, time
 import matplotlib
 from dataclasses import dataclass, field
 import numpy as np

@@ -14,8 +14,7 @@ RECIPE_STABLE = dict(stride=1, lr_d=5e-4, lr_g=5e-4, n_critic=1, ema_decay=0.995
 T, t_in, hidden, fsteps, n_syn = 12, 9, 32, 200, 1024
 
 s = load("los-loop"); keep = np.arange(20)
-s = type(s)(s.values[:, keep], s.mask[:, keep], s.timestamps, s.node_ids[keep], s.coords[keep],
-            s.adjacency[np.ix_(keep, keep)], s.name, s.unit, s.coord_kind)
+s = s.select_nodes(keep)
 n_train = int(0.7 * len(s.timestamps))
 train_s, test_s = s.slice_time(0, n_train), s.slice_time(n_train, len(s.timestamps))
 real_train, real_train_m = fc.sliding_windows(train_s.values, T, train_s.mask)
