@@ -15,8 +15,8 @@ from .paths import repo_root, results_dir, settings_path, data_dir_source
 # %% auto #0
 __all__ = ['markdown_table', 'save_table', 'save_figure', 'Experiment', 'load_settings', 'RunResult', 'execute_experiment',
            'collect_outputs', 'run_experiment', 'data_checksums', 'environment', 'write_manifest', 'task_seed',
-           'Engine', 'CellResult', 'map_cells', 'reproduce', 'render_readme', 'cli_parser', 'cli_reproduce',
-           'cli_readme', 'cli_docs', 'main']
+           'Engine', 'CellResult', 'map_cells', 'cell_values', 'reproduce', 'render_readme', 'cli_parser',
+           'cli_reproduce', 'cli_readme', 'cli_docs', 'main']
 
 # %% ../nbs/90_reproduce.ipynb #a1f3efe9
 def markdown_table(df:pd.DataFrame, # the table
@@ -424,12 +424,24 @@ def _run_cell(fn, # called as fn(**cell, seed=seed) for a dict cell, else fn(cel
 
 
 # %% ../nbs/90_reproduce.ipynb #c3e1a013
+_TIMINGS_WRITTEN = set()   # timings files a map_cells call of this process wrote (a later call adds to them)
+
+def _write_timings(path:Path, experiment:str, engine:str, out:list):
+    "Write the cells' timings; add them to the file if an earlier map_cells call of this process wrote it (a stale file is replaced)."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"grid": experiment, "index": r.index, "seed": r.seed, "seconds": r.seconds, "worker": r.worker, "error": r.error} for r in out]
+    key = str(path.resolve())
+    doc = json.loads(path.read_text()) if key in _TIMINGS_WRITTEN and path.is_file() else {"experiment": experiment, "engine": engine, "grids": [], "cells": []}
+    doc["grids"].append(experiment); doc["cells"] += rows
+    _atomic_write(path, lambda p: p.write_text(json.dumps(doc, indent=1)))
+    _TIMINGS_WRITTEN.add(key)
+
 def map_cells(fn, # the cell's computation: fn(**cell, seed=...) for dict cells, else fn(cell, seed=...)
               cells:list, # the grid: parameter dicts (or any picklable keys), in a fixed order
               experiment:str, # the experiment's name (part of every cell's seed)
               study_seed:int|None=None, # [study] seed; None: settings.ini's
               scheduler:str|None=None, # a Dask scheduler address; "": serial here; None: $TRAJSTUDY_SCHEDULER if set, else serial
-              timings:str|Path|None=None, # write the cells' wall times to this JSON file (e.g. output_dir/cell_timings.json)
+              timings:str|Path|None=None, # write the cells' wall times to this JSON file (e.g. output_dir/cell_timings.json); a later call in this process adds its cells
              ) -> list[CellResult]:
     "Run `fn` on every grid cell with its own seed, serially or on a Dask cluster; results in cell order, failures reported."
     if study_seed is None: study_seed = load_settings()[0]["seed"]
@@ -441,12 +453,21 @@ def map_cells(fn, # the cell's computation: fn(**cell, seed=...) for dict cells,
         with Client(addr, set_as_default=False) as client:
             futs = [client.submit(_run_cell, fn, *j, pure=False, key=f"{experiment}-cell{j[1]}-{os.urandom(4).hex()}") for j in jobs]
             out = client.gather(futs)
-    if timings:
-        Path(timings).parent.mkdir(parents=True, exist_ok=True)
-        rows = [{"index": r.index, "seed": r.seed, "seconds": r.seconds, "worker": r.worker, "error": r.error} for r in out]
-        _atomic_write(Path(timings), lambda p: p.write_text(json.dumps({"experiment": experiment, "engine": addr or "serial", "cells": rows}, indent=1)))
+    if timings: _write_timings(Path(timings), experiment, addr or "serial", out)
     return out
 
+
+def _cell_label(cell):
+    "A cell's parameters for an error message: arrays and frames by type and shape, not by value."
+    if not isinstance(cell, dict): return repr(cell)
+    return "{" + ", ".join(f"{k}: " + (f"<{type(v).__name__} {getattr(v, 'shape')}>" if getattr(v, "ndim", 0) else repr(v)) for k, v in cell.items()) + "}"
+
+def cell_values(results:list, # what map_cells returned
+               ) -> list:
+    "The cells' values in cell order; if any cell failed, one RuntimeError naming each failed cell and its error (all the others have run)."
+    failed = [r for r in results if r.error]
+    if failed: raise RuntimeError(f"{len(failed)} of {len(results)} cells failed: " + "; ".join(f"cell {r.index} {_cell_label(r.cell)}: {r.error}" for r in failed))
+    return [r.value for r in results]
 
 # %% ../nbs/90_reproduce.ipynb #7ded79ee
 def reproduce(profile:str="quick", # "quick" (minutes, CI) or "full" (what the papers ran); any profile of settings.ini
