@@ -15,8 +15,8 @@ from .metrics import mae, rmse, mape
 from .privacy import check_rng
 
 # %% auto #0
-__all__ = ['FORECASTERS', 'split_windows', 'sliding_windows', 'GRUForecaster', 'GConvGRUCell', 'GraphGRUForecaster',
-           'edges_from_adjacency', 'Forecaster', 'fit_forecaster', 'forecast_errors', 'tstr_trtr',
+__all__ = ['FORECASTERS', 'split_windows', 'sliding_windows', 'GRUForecaster', 'gcn_adjacency', 'GConvGRUCell',
+           'GraphGRUForecaster', 'edges_from_adjacency', 'Forecaster', 'fit_forecaster', 'forecast_errors', 'tstr_trtr',
            'persistence_forecast', 'time_of_day_slots', 'historical_average_table', 'baseline_errors', 'fidelity',
            'wasserstein_per_sensor', 'congested_share', 'roughness', 'discriminative_score']
 
@@ -65,6 +65,25 @@ class GRUForecaster(nn.Module):
         return self.head(h[-1]).view(B, N, -1).transpose(1, 2)
 
 # %% ../nbs/31_forecast.ipynb #f31a0004
+def gcn_adjacency(edge_index, # (2, E) long sensor pairs (source, target)
+                  edge_weight, # (E,) float weights
+                  n_nodes:int, # N
+                 ):
+    "GCNConv's propagation matrix as a sparse CSR (N, N) tensor: self-loops of weight 1, `D^-1/2 (A + I) D^-1/2`; row i sums over the edges into i."
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+    ei, w = gcn_norm(edge_index, edge_weight, n_nodes, add_self_loops=True)
+    return torch.sparse_coo_tensor(torch.stack([ei[1], ei[0]]), w, (n_nodes, n_nodes)).coalesce().to_sparse_csr()
+
+def _gcn(conv, # a torch_geometric GCNConv (its weights and bias are used, not its message passing)
+         x, # (B, N, F) node features
+         adj, # gcn_adjacency(...) of the graph
+        ):
+    "What `conv(x, edge_index, edge_weight)` computes, as `adj @ (x W) + b` with the windows folded into the columns."
+    h = x @ conv.lin.weight.T
+    B, N, F = h.shape
+    out = torch.sparse.mm(adj, h.transpose(0, 1).reshape(N, B * F)).reshape(N, B, F).transpose(0, 1)
+    return out if conv.bias is None else out + conv.bias
+
 class GConvGRUCell(nn.Module):
     "GRU cell whose gates are graph convolutions (GCNConv) over the sensor graph; states `(B, N, hidden)`."
     def __init__(self,
@@ -79,13 +98,15 @@ class GConvGRUCell(nn.Module):
     def forward(self,
                 x, # (B, N, in_ch) input of one step
                 h, # (B, N, hidden) previous state (zeros at the first step)
-                edge_index, # (2, E) long sensor pairs; the same graph on every call (GCNConv caches its normalisation)
+                edge_index, # (2, E) long sensor pairs
                 edge_weight, # (E,) float weights of the pairs
+                adj=None, # gcn_adjacency(edge_index, edge_weight, N), if already computed (the forecaster computes it once per window batch)
                ):
-        xz, xr, xn = self.conv_x(x, edge_index, edge_weight).chunk(3, -1)
-        hz, hr = self.conv_hzr(h, edge_index, edge_weight).chunk(2, -1)
+        if adj is None: adj = gcn_adjacency(edge_index, edge_weight, x.shape[1])
+        xz, xr, xn = _gcn(self.conv_x, x, adj).chunk(3, -1)
+        hz, hr = _gcn(self.conv_hzr, h, adj).chunk(2, -1)
         z, r = torch.sigmoid(xz + hz), torch.sigmoid(xr + hr)
-        n = torch.tanh(xn + self.conv_hn(r * h, edge_index, edge_weight))
+        n = torch.tanh(xn + _gcn(self.conv_hn, r * h, adj))
         return (1 - z) * n + z * h
 
 # %% ../nbs/31_forecast.ipynb #f31a0005
@@ -106,7 +127,8 @@ class GraphGRUForecaster(nn.Module):
                ):
         B, t, N = x.shape
         h = x.new_zeros(B, N, self.hidden)
-        for s in range(t): h = self.cell(x[:, s, :, None], h, edge_index, edge_weight)
+        adj = gcn_adjacency(edge_index, edge_weight, N)   # once for the t steps
+        for s in range(t): h = self.cell(x[:, s, :, None], h, edge_index, edge_weight, adj)
         return self.head(h).transpose(1, 2)
 
 # %% ../nbs/31_forecast.ipynb #f31a0006
