@@ -2,7 +2,7 @@
 (a latent MLP before the transposed convolution, first differences in the discriminator's tokens), on LOS-loop, 20 sensors.
 
 Usage: .venv/bin/python benchmarks/stdpgan_recipe_seeds.py [--arch paper|fixed|both] [--seeds 0 1 2] [--steps 4800]
-       [--every 1200] [--nodes 20] [--ema 0.995] [--out FILE.json]
+       [--every 1200] [--nodes 20] [--d-model 32] [--ema 0.995] [--out FILE.json]
 
 For each architecture and GAN seed it trains `trajstudy.stdpgan.train` (eps = inf, every overlapping window, lr 5e-4,
 one D step per G step, EMA 0.995 (`--ema`), instance noise 0.1: the stable recipe of nbs/eval/30_stdpgan) and, every `--every`
@@ -23,6 +23,7 @@ def main():
     ap.add_argument("--steps", type=int, default=4800)
     ap.add_argument("--every", type=int, default=1200)
     ap.add_argument("--nodes", type=int, default=20)
+    ap.add_argument("--d-model", type=int, default=32, help="token width of the discriminator (the quick profile's 32; the full profile's hidden is 64)")
     ap.add_argument("--ema", type=float, default=0.995, help="EMA decay of the released generator (the stable recipe: 0.995)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
@@ -61,7 +62,7 @@ def main():
                 rows.append(r); print({kk: (round(v, 4) if isinstance(v, float) else v) for kk, v in r.items()}, flush=True)
             t0 = time.perf_counter()
             sg.train(train_s, eps=math.inf, steps=a.steps, nominal_records=len(train_s.timestamps) // T, window=T, variant="stdpgan",
-                     value_range=(0.0, 70.0), batch_size=32, d_model=hidden, rng=np.random.default_rng([0, k]), progress=False,
+                     value_range=(0.0, 70.0), batch_size=32, d_model=a.d_model, rng=np.random.default_rng([0, k]), progress=False,
                      monitor=monitor, monitor_every=a.every, **recipe, **archs[arch])
             print(f"{arch} seed {k}: {time.perf_counter() - t0:.0f} s", flush=True)
     df = pd.DataFrame(rows)
