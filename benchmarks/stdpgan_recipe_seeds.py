@@ -2,9 +2,9 @@
 (a latent MLP before the transposed convolution, first differences in the discriminator's tokens), on LOS-loop, 20 sensors.
 
 Usage: .venv/bin/python benchmarks/stdpgan_recipe_seeds.py [--arch paper|fixed|both] [--seeds 0 1 2] [--steps 4800]
-       [--every 1200] [--nodes 20] [--d-model 32] [--ema 0.995] [--out FILE.json]
+       [--every 1200] [--nodes 20] [--d-model 32] [--ema 0.995] [--lr 5e-4] [--out FILE.json]
 
-For each architecture and GAN seed it trains `trajstudy.stdpgan.train` (eps = inf, every overlapping window, lr 5e-4,
+For each architecture and GAN seed it trains `trajstudy.stdpgan.train` (eps = inf, every overlapping window, lr 5e-4 (`--lr`),
 one D step per G step, EMA 0.995 (`--ema`), instance noise 0.1: the stable recipe of nbs/eval/30_stdpgan) and, every `--every`
 discriminator steps, draws 1024 windows from the released (EMA) generator and measures: GRU TSTR MAE (200 gradient
 steps, batch 64, mean of two forecaster seeds) on the held-out 30% of the week, the congested share (< 40 mph), the mean
@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--nodes", type=int, default=20)
     ap.add_argument("--d-model", type=int, default=32, help="token width of the discriminator (the quick profile's 32; the full profile's hidden is 64)")
     ap.add_argument("--ema", type=float, default=0.995, help="EMA decay of the released generator (the stable recipe: 0.995)")
+    ap.add_argument("--lr", type=float, default=5e-4, help="learning rate of both G and D (the stable recipe: 5e-4)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     import numpy as np, pandas as pd, torch
@@ -49,7 +50,7 @@ def main():
                congested_real=fc.congested_share(rtw, 40.0), w1_real_test=float(np.nanmean(fc.wasserstein_per_sensor(rtw, te))),
                roughness_real=fc.roughness(rtw))
     print("references:", {k: round(v, 4) for k, v in ref.items()}, flush=True)
-    recipe = dict(stride=1, lr_d=5e-4, lr_g=5e-4, n_critic=1, ema_decay=a.ema, instance_noise=0.1)
+    recipe = dict(stride=1, lr_d=a.lr, lr_g=a.lr, n_critic=1, ema_decay=a.ema, instance_noise=0.1)
     archs = {"paper": {}, "fixed": dict(latent_hidden=128, diff_features=True)}
     rows = []
     for arch in (["paper", "fixed"] if a.arch == "both" else [a.arch]):
