@@ -1,6 +1,6 @@
 """Discriminator-step throughput of ST-DPGAN with and without DP-SGD (Opacus), and peak memory.
 
-Usage: .venv/bin/python benchmarks/bench_stdpgan.py [--quick] [--device cpu|cuda] [--threads 1] [--batch 32]
+Usage: .venv/bin/python benchmarks/bench_stdpgan.py [--quick] [--device cpu|cuda] [--threads 1] [--batch 32] [--steps N] [--d-model 32]
 
 For each (variant, N sensors, T steps) it times discriminator steps exactly as `trajstudy.stdpgan.train`
 runs them (one forward pass on B real + B fake windows, one backward, one optimizer step):
@@ -62,6 +62,8 @@ def main():
     ap.add_argument("--device", default="cuda" if _has_cuda() else "cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=32, help="real windows per step (as many fake ones again)")
+    ap.add_argument("--steps", type=int, default=None, help="timed steps per configuration (default 5 with --quick, else 20; more on a GPU)")
+    ap.add_argument("--d-model", type=int, default=32, help="the discriminator's token width (quick profile 32, full 64)")
     ap.add_argument("--child")
     a = ap.parse_args()
     if a.child:
@@ -70,12 +72,12 @@ def main():
     grid = [("stdpgan", 20, 12), ("stdpgan", 50, 12), ("stdpgan", 207, 12), ("stdpgan", 207, 24), ("stdpgan", 207, 48),
             ("stdpgan-noattn", 207, 12), ("dpgan", 207, 12), ("dpwgan", 207, 12)]
     if a.quick: grid = [("stdpgan", 20, 12), ("stdpgan", 207, 12), ("dpgan", 20, 12), ("dpwgan", 20, 12)]
-    steps = 5 if a.quick else 20
-    print(f"device={a.device} threads={a.threads} batch={B} real + {B} fake windows per step, {steps} timed steps")
+    steps = a.steps or (5 if a.quick else 20)
+    print(f"device={a.device} threads={a.threads} d_model={a.d_model} batch={B} real + {B} fake windows per step, {steps} timed steps")
     print(f"{'variant':16s} {'N':>4s} {'T':>3s} {'params':>8s} {'plain w/s':>10s} {'DP w/s':>8s} {'DP/plain':>8s} "
           f"{'plain ms':>9s} {'DP ms':>8s} {'gs MB':>7s} {'peak MB':>8s}")
     for variant, N, T in grid:
-        base = dict(variant=variant, N=N, T=T, B=B, d=32, device=a.device, threads=a.threads, warmup=2, steps=steps)
+        base = dict(variant=variant, N=N, T=T, B=B, d=a.d_model, device=a.device, threads=a.threads, warmup=max(2, steps // 10), steps=steps)
         p = run({**base, "dp": False}); d = run({**base, "dp": True})
         print(f"{variant:16s} {N:4d} {T:3d} {p['params']:8d} {p['windows_per_s']:10.1f} {d['windows_per_s']:8.1f} "
               f"{d['ms_per_step'] / p['ms_per_step']:8.2f} {p['ms_per_step']:9.1f} {d['ms_per_step']:8.1f} "
