@@ -2,13 +2,15 @@
 (a latent MLP before the transposed convolution, first differences in the discriminator's tokens), on LOS-loop, 20 sensors.
 
 Usage: .venv/bin/python benchmarks/stdpgan_recipe_seeds.py [--arch paper|fixed|both] [--seeds 0 1 2] [--steps 4800]
-       [--every 1200] [--nodes 20] [--d-model 32] [--ema 0.995] [--lr 5e-4] [--out FILE.json]
+       [--every 1200] [--nodes 20] [--d-model 32] [--ema 0.995] [--lr 5e-4] [--latent-hidden 128] [--out FILE.json]
 
 For each architecture and GAN seed it trains `trajstudy.stdpgan.train` (eps = inf, every overlapping window, lr 5e-4 (`--lr`),
 one D step per G step, EMA 0.995 (`--ema`), instance noise 0.1: the stable recipe of nbs/eval/30_stdpgan) and, every `--every`
 discriminator steps, draws 1024 windows from the released (EMA) generator and measures: GRU TSTR MAE (200 gradient
 steps, batch 64, mean of two forecaster seeds) on the held-out 30% of the week, the congested share (< 40 mph), the mean
-per-sensor Wasserstein-1 distance to the real training windows and the roughness (mean |x[t+1] - x[t]|). It prints the
+per-sensor Wasserstein-1 distance to the real training windows, the roughness (mean |x[t+1] - x[t]|) and, to see
+where congestion is lost, the correlation over sensors of the per-sensor congested shares, synthetic vs real training
+windows (`congested_corr`). It prints the
 references (TRTR with the same forecaster budget, persistence, the real congested share, W1 of the held-out real period,
 the real roughness) and one row per (architecture, seed, step), then the mean and standard deviation over seeds at each
 step. A study of what the recipe does, not a timing: run it alone; about 2-3 minutes a run on one core.
@@ -26,6 +28,7 @@ def main():
     ap.add_argument("--d-model", type=int, default=32, help="token width of the discriminator (the quick profile's 32; the full profile's hidden is 64)")
     ap.add_argument("--ema", type=float, default=0.995, help="EMA decay of the released generator (the stable recipe: 0.995)")
     ap.add_argument("--lr", type=float, default=5e-4, help="learning rate of both G and D (the stable recipe: 5e-4)")
+    ap.add_argument("--latent-hidden", type=int, default=128, help="width of the generator's latent MLP in the fixed architecture (the recipe: 128)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     import numpy as np, pandas as pd, torch
@@ -39,6 +42,10 @@ def main():
     train_s, test_s = s.slice_time(0, n_train), s.slice_time(n_train, len(s.timestamps))
     rt, rtm = fc.sliding_windows(train_s.values, T, train_s.mask); te, tem = fc.sliding_windows(test_s.values, T, test_s.mask)
     rtw = np.where(rtm, rt, np.nan)
+    def per_sensor_congested(w):
+        w = np.asarray(w, float); ok = np.isfinite(w)
+        return ((w < 40.0) & ok).sum(axis=(0, 1)) / np.maximum(ok.sum(axis=(0, 1)), 1)
+    cong_real = per_sensor_congested(rtw)
     def tstr(w, m=None):
         out = []
         for fs in range(2):
@@ -51,7 +58,7 @@ def main():
                roughness_real=fc.roughness(rtw))
     print("references:", {k: round(v, 4) for k, v in ref.items()}, flush=True)
     recipe = dict(stride=1, lr_d=a.lr, lr_g=a.lr, n_critic=1, ema_decay=a.ema, instance_noise=0.1)
-    archs = {"paper": {}, "fixed": dict(latent_hidden=128, diff_features=True)}
+    archs = {"paper": {}, "fixed": dict(latent_hidden=a.latent_hidden, diff_features=True)}
     rows = []
     for arch in (["paper", "fixed"] if a.arch == "both" else [a.arch]):
         for k in a.seeds:
@@ -59,7 +66,8 @@ def main():
                 g = sg.TrainedGAN(G, "stdpgan", T, train_s.n_nodes, (0.0, 70.0), math.inf, 0.0, {}, None, None)
                 w = g.generate(n_syn, rng=np.random.default_rng(step))
                 r = dict(arch=_arch, seed=_k, step=step, tstr=tstr(w), congested=fc.congested_share(w, 40.0),
-                         w1=float(np.nanmean(fc.wasserstein_per_sensor(rtw, w))), roughness=fc.roughness(w))
+                         w1=float(np.nanmean(fc.wasserstein_per_sensor(rtw, w))), roughness=fc.roughness(w),
+                         congested_corr=float(np.corrcoef(per_sensor_congested(w), cong_real)[0, 1]) if train_s.n_nodes > 1 else float("nan"))
                 rows.append(r); print({kk: (round(v, 4) if isinstance(v, float) else v) for kk, v in r.items()}, flush=True)
             t0 = time.perf_counter()
             sg.train(train_s, eps=math.inf, steps=a.steps, nominal_records=len(train_s.timestamps) // T, window=T, variant="stdpgan",
