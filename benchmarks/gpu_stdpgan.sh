@@ -12,6 +12,7 @@
 # Then, with the device tool (carry [".gpu"]):
 #   bash benchmarks/gpu_stdpgan.sh bench    # plain vs DP discriminator step, batch 256, widths 32 and 64
 #   bash benchmarks/gpu_stdpgan.sh seeds 0  # the stable recipe on all 207 sensors, width 64, 4800 steps (one seed a command)
+#   GPU_CHECK_ARGS="--latent-hidden 512" bash benchmarks/gpu_stdpgan.sh seeds 0   # the same with more options
 # Not yet run on a GPU (none was lent when it was written): how long each takes there is not known; every python
 # call has a timeout (280 s a bench width, 540 s a seed) so that a slow one still returns its log.
 # Each writes its log and JSON under $OUT. Here (no GPU) `GPU_CHECK_DEVICE=cpu GPU_CHECK_SMALL=1 bash
@@ -44,7 +45,8 @@ case "$what" in
     seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(0)
     if [ -n "$small" ]; then args=(--nodes 20 --steps 40 --every 20 --d-model 8); else args=(--nodes 207 --steps 4800 --every 1200 --d-model 64); fi
     for k in "${seeds[@]}"; do
-      timeout 540 $PY benchmarks/stdpgan_recipe_seeds.py --arch fixed --seeds "$k" "${args[@]}" --out "$OUT/s207_seed$k.json" 2>&1 \
+      # GPU_CHECK_ARGS adds options of stdpgan_recipe_seeds.py, e.g. "--latent-hidden 512"
+      timeout 540 $PY benchmarks/stdpgan_recipe_seeds.py --arch fixed --seeds "$k" "${args[@]}" ${GPU_CHECK_ARGS:-} --out "$OUT/s207_seed$k.json" 2>&1 \
         | tee "$OUT/s207_seed$k.txt"
     done ;;
   *) echo "usage: $0 bench | seeds K [K ...]" >&2; exit 2 ;;
