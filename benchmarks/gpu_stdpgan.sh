@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU checks of ST-DPGAN (issue 12), prepared for the device tool's machine (torch and torch-geometric there; no
-# opacus or fastcore, no network, no ../shared), in two commands of under 10 minutes each. Nothing here needs opendp
+# opacus or fastcore, no network, no ../shared), as commands meant for the device tool's 10-minute limit (timeouts inside). Nothing here needs opendp
 # (checked in a venv holding only what that machine has, plus the two wheels: 0.5 MB in all).
 #
 # Prepare here, once, in the repository root (the folder .gpu is ignored and travels with `carry`):

@@ -43,9 +43,7 @@ def main():
     train_s, test_s = s.slice_time(0, n_train), s.slice_time(n_train, len(s.timestamps))
     rt, rtm = fc.sliding_windows(train_s.values, T, train_s.mask); te, tem = fc.sliding_windows(test_s.values, T, test_s.mask)
     rtw = np.where(rtm, rt, np.nan)
-    def per_sensor_congested(w):
-        w = np.asarray(w, float); ok = np.isfinite(w)
-        return ((w < 40.0) & ok).sum(axis=(0, 1)) / np.maximum(ok.sum(axis=(0, 1)), 1)
+    def per_sensor_congested(w): return np.array([fc.congested_share(w[:, :, j], 40.0) for j in range(w.shape[2])])
     cong_real = per_sensor_congested(rtw)
     def tstr(w, m=None):
         out = []
