@@ -2,7 +2,7 @@
 (a latent MLP before the transposed convolution, first differences in the discriminator's tokens), on LOS-loop, 20 sensors.
 
 Usage: .venv/bin/python benchmarks/stdpgan_recipe_seeds.py [--arch paper|fixed|both] [--seeds 0 1 2] [--steps 4800]
-       [--every 1200] [--nodes 20] [--d-model 32] [--ema 0.995] [--lr 5e-4] [--latent-hidden 128] [--out FILE.json]
+       [--every 1200] [--nodes 20] [--d-model 32] [--ema 0.995] [--lr 5e-4] [--latent-hidden 128] [--z-dim 32] [--token-heads] [--out FILE.json]
 
 For each architecture and GAN seed it trains `trajstudy.stdpgan.train` (eps = inf, every overlapping window, lr 5e-4 (`--lr`),
 one D step per G step, EMA 0.995 (`--ema`), instance noise 0.1: the stable recipe of nbs/eval/30_stdpgan) and, every `--every`
@@ -30,6 +30,8 @@ def main():
     ap.add_argument("--ema", type=float, default=0.995, help="EMA decay of the released generator (the stable recipe: 0.995)")
     ap.add_argument("--lr", type=float, default=5e-4, help="learning rate of both G and D (the stable recipe: 5e-4)")
     ap.add_argument("--latent-hidden", type=int, default=128, help="width of the generator's latent MLP in the fixed architecture (the recipe: 128)")
+    ap.add_argument("--z-dim", type=int, default=32, help="latent noise dimension of the generator (the recipe: 32)")
+    ap.add_argument("--token-heads", action="store_true", help="discriminator adds per-sensor and per-step scores to its pooled logit (the recipe: off)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     import numpy as np, pandas as pd, torch
@@ -57,7 +59,7 @@ def main():
                roughness_real=fc.roughness(rtw))
     print("references:", {k: round(v, 4) for k, v in ref.items()}, flush=True)
     recipe = dict(stride=1, lr_d=a.lr, lr_g=a.lr, n_critic=1, ema_decay=a.ema, instance_noise=0.1)
-    archs = {"paper": {}, "fixed": dict(latent_hidden=a.latent_hidden, diff_features=True)}
+    archs = {"paper": {}, "fixed": dict(latent_hidden=a.latent_hidden, diff_features=True, token_heads=a.token_heads)}
     rows = []
     for arch in (["paper", "fixed"] if a.arch == "both" else [a.arch]):
         for k in a.seeds:
@@ -70,7 +72,7 @@ def main():
                 rows.append(r); print({kk: (round(v, 4) if isinstance(v, float) else v) for kk, v in r.items()}, flush=True)
             t0 = time.perf_counter()
             sg.train(train_s, eps=math.inf, steps=a.steps, nominal_records=len(train_s.timestamps) // T, window=T, variant="stdpgan",
-                     value_range=(0.0, 70.0), batch_size=32, d_model=a.d_model, rng=np.random.default_rng([0, k]), progress=False,
+                     value_range=(0.0, 70.0), batch_size=32, d_model=a.d_model, z_dim=a.z_dim, rng=np.random.default_rng([0, k]), progress=False,
                      monitor=monitor, monitor_every=a.every, **recipe, **archs[arch])
             print(f"{arch} seed {k}: {time.perf_counter() - t0:.0f} s", flush=True)
     df = pd.DataFrame(rows)

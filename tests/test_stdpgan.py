@@ -40,10 +40,12 @@ def _single_record_grads(D, x, y):
     return out
 
 
-@pytest.mark.parametrize("variant,diff", [(v, False) for v in sg.VARIANTS] + [(v, True) for v in sg.VARIANTS if v.startswith("stdpgan")])
-def test_per_sample_grads_match_single_record_loop(variant, diff):
+@pytest.mark.parametrize("variant,diff,heads", [(v, False, False) for v in sg.VARIANTS]
+                         + [(v, True, h) for v in sg.VARIANTS if v.startswith("stdpgan") for h in (False, True)])
+def test_per_sample_grads_match_single_record_loop(variant, diff, heads):
     torch.manual_seed(0)
-    _, D = sg.build_models(variant, N, T, _graph(), z_dim=4, d=8, hidden=16, diff_features=diff)
+    _, D = sg.build_models(variant, N, T, _graph(), z_dim=4, d=8, hidden=16, diff_features=diff, token_heads=heads)
+    if heads: assert {"node_score.2.weight", "time_score.2.weight"} <= dict(D.named_parameters()).keys()
     x = torch.randn(7, T, N)                          # 4 "real" + 3 "fake" rows in one forward pass
     y = torch.tensor([1., 1, 1, 1, 0, 0, 0])
     ref = _single_record_grads(D, x, y)

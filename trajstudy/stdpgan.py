@@ -198,6 +198,7 @@ class STDiscriminator(nn.Module):
                  attention:bool=True, # True: self-attention blocks; False: `TokenMLP` blocks (the no-attention ablation)
                  graph:bool=True, # True: spectral node embedding and one graph propagation; False: the no-graph ablation
                  diff_features:bool=False, # True: node and time tokens also read the first differences along time
+                 token_heads:bool=False, # True: add the mean of per-token scores (a small MLP on each node and time token) to the logit
                 ):
         super().__init__()
         self.n_nodes, self.window, self.graph, self.diff_features = n_nodes, window, graph, diff_features
@@ -217,6 +218,12 @@ class STDiscriminator(nn.Module):
         block = TokenAttention if attention else TokenMLP
         self.spatial, self.temporal = block(d), block(d)
         self.head = nn.Sequential(nn.Linear(2 * d, d), nn.LeakyReLU(0.2), nn.Linear(d, 1))
+        # The pooled head sees N sensors through a d-wide mean; per-token scores judge each sensor (and step) on its own.
+        # Nonlinear on purpose: a linear score of each token, averaged, is a linear function of the mean the head already has.
+        self.token_heads = token_heads
+        if token_heads:
+            self.node_score = nn.Sequential(nn.Linear(d, d), nn.LeakyReLU(0.2), nn.Linear(d, 1))
+            self.time_score = nn.Sequential(nn.Linear(d, d), nn.LeakyReLU(0.2), nn.Linear(d, 1))
     def forward(self, x, # (B, T, N) windows scaled to [-1, 1]; returns (B,) logits
                ):
         B = x.shape[0]
@@ -233,7 +240,9 @@ class STDiscriminator(nn.Module):
         ht = self.time_in(xt) + self.time_pos(tpos)                                  # (B, T, d)
         hn = self.spatial(F.leaky_relu(hn, 0.2))                                     # attention across sensors
         ht = self.temporal(F.leaky_relu(ht, 0.2))                                    # attention across steps
-        return self.head(torch.cat([hn.mean(1), ht.mean(1)], dim=-1)).squeeze(-1)
+        logit = self.head(torch.cat([hn.mean(1), ht.mean(1)], dim=-1)).squeeze(-1)
+        if self.token_heads: logit = logit + self.node_score(hn).mean((1, 2)) + self.time_score(ht).mean((1, 2))
+        return logit
 
 class MLPDiscriminator(nn.Module):
     "DP-GAN baseline discriminator: an MLP on the flattened window."
@@ -260,6 +269,7 @@ def build_models(variant:str, # one of `VARIANTS`
                  hidden:int=128, # hidden width of the MLP generator (dpgan, dpwgan, stdpgan-mlpgen) and discriminator (dpgan, dpwgan)
                  latent_hidden:int=0, # TransConvGenerator's latent MLP width (stdpgan variants with it only; 0: the paper's linear generator)
                  diff_features:bool=False, # STDiscriminator also reads first differences (stdpgan variants only)
+                 token_heads:bool=False, # STDiscriminator adds per-token scores to its pooled logit (stdpgan variants only)
                 ):
     "Generator and discriminator of a model variant (see `VARIANTS`)."
     if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -269,7 +279,7 @@ def build_models(variant:str, # one of `VARIANTS`
         G = MLPGenerator(n_nodes, window, z_dim, hidden)
     else: G = TransConvGenerator(n_nodes, window, z_dim, latent_hidden=latent_hidden)
     D = STDiscriminator(n_nodes, window, adjacency, d, attention=variant != "stdpgan-noattn", graph=variant != "stdpgan-nograph",
-                        diff_features=diff_features)
+                        diff_features=diff_features, token_heads=token_heads)
     return G, D
 
 # %% ../nbs/30_stdpgan.ipynb #3d6f93a2
@@ -771,7 +781,8 @@ def _build_loop(x:np.ndarray, graph, sch:dict, variant:str, rng, secure:bool, de
     seeds = [_torch_seed(rng) if rng is not None else int.from_bytes(os.urandom(8), "little") >> 2 for _ in range(4)]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seeds[0])
-        G, D = build_models(variant, N, T, graph, opts["z_dim"], opts["d_model"], opts["hidden"], opts["latent_hidden"], opts["diff_features"])
+        G, D = build_models(variant, N, T, graph, opts["z_dim"], opts["d_model"], opts["hidden"], opts["latent_hidden"], opts["diff_features"],
+                            opts["token_heads"])
     G, D = G.to(device), D.to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=opts["lr_g"], betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=opts["lr_d"], betas=(0.5, 0.999))
@@ -817,6 +828,7 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
           hidden:int=128, # hidden width of the MLP baselines (dpgan, dpwgan)
           latent_hidden:int=0, # generator latent MLP width (stdpgan variants; 0: the paper's linear transConv1d generator)
           diff_features:bool=False, # discriminator also reads first differences along time (stdpgan variants)
+          token_heads:bool=False, # discriminator adds per-sensor and per-step scores to its pooled logit (stdpgan variants)
           loss:str|None=None, # "bce" (non-saturating GAN) or "wgan" (critic, weight clipping); None: wgan for dpwgan, else bce
           weight_clip:float|None=None, # clamp D's weights to [-c, c] after each step; None: 0.01 with the wgan loss, else off
           instance_noise:float=0.0, # std of Gaussian noise added to D's inputs (real and fake, in [-1, 1] units)
@@ -835,22 +847,22 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
     if not secure: check_rng(rng)   # then the schedule, from public settings only, before any data is read
     sch = _schedule(eps, delta, nominal_records, sample_rate, batch_size, steps, accountant, prv_check, window, stride,
                     fake_batch_size, n_critic, ema_decay, variant, loss, weight_clip, instance_noise)
-    if variant in ("dpgan", "dpwgan"): latent_hidden, diff_features = 0, False   # MLP baselines: not theirs; config says what ran
+    if variant in ("dpgan", "dpwgan"): latent_hidden, diff_features, token_heads = 0, False, False   # MLP baselines: not theirs; config says what ran
     if variant == "stdpgan-mlpgen": latent_hidden = 0   # its MLP generator has no transposed convolution to widen
     x, m, vr, from_data = prepare_windows(series, window, stride, value_range, mask)
     (W, T, N), device = x.shape, torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     record, graph = _record_unit(series, unit, T, N), _variant_graph(series, variant, adjacency, graph_threshold, max_distance_m, N)
     opts = dict(z_dim=z_dim, d_model=d_model, hidden=hidden, latent_hidden=latent_hidden, diff_features=diff_features,
-                lr_g=lr_g, lr_d=lr_d, max_grad_norm=max_grad_norm, batch_size=batch_size,
+                token_heads=token_heads, lr_g=lr_g, lr_d=lr_d, max_grad_norm=max_grad_norm, batch_size=batch_size,
                 ema_decay=ema_decay, n_critic=n_critic, instance_noise=instance_noise, monitor=monitor, monitor_every=monitor_every)
     loop, ckpt = _build_loop(x, graph, sch, variant, rng, secure, device, opts), Path(checkpoint_dir) / f"{variant}.pt" if checkpoint_dir else None
     run_id = repr(dict(variant=variant, plan=sch["plan"], shape=(W, T, N), batch=(batch_size, sch["fake_batch_size"], n_critic),
                        ema=ema_decay, loss=(sch["loss"], sch["weight_clip"], instance_noise),
-                       arch=(z_dim, d_model, hidden, latent_hidden, diff_features)))   # repr: NaN-safe
+                       arch=(z_dim, d_model, hidden, latent_hidden, diff_features, token_heads)))   # repr: NaN-safe
     if resume and ckpt is not None and ckpt.exists(): loop.load(torch.load(ckpt, weights_only=False), run_id, ckpt)
     loop.run(steps, ckpt, checkpoint_every, run_id, f"{variant} eps={sch['eps']:g}", progress)
     config = dict(steps=steps, batch_size=batch_size, lr_d=lr_d, lr_g=lr_g, z_dim=z_dim, d_model=d_model, window=T, stride=stride,
                   ema_decay=ema_decay, loss=sch["loss"], weight_clip=sch["weight_clip"], instance_noise=instance_noise,
-                  latent_hidden=latent_hidden, diff_features=diff_features)
+                  latent_hidden=latent_hidden, diff_features=diff_features, token_heads=token_heads)
     return _finish(loop, sch["plan"], record, vr, from_data, variant, T, N, series, secure, max_grad_norm, sch["fake_batch_size"],
                    n_critic, config, diagnostics)
