@@ -12,7 +12,7 @@
 # Then, with the device tool (carry [".gpu"]):
 #   bash benchmarks/gpu_stdpgan.sh bench    # plain vs DP discriminator step, batch 256, widths 32 and 64
 #   bash benchmarks/gpu_stdpgan.sh seeds 0  # the stable recipe on all 207 sensors, width 64, 4800 steps (one seed a command)
-#   GPU_CHECK_ARGS="--latent-hidden 512" bash benchmarks/gpu_stdpgan.sh seeds 0   # the same with more options
+#   GPU_CHECK_ARGS="--latent-hidden 512 --z-dim 128" bash benchmarks/gpu_stdpgan.sh seeds 0   # the full profile's 207-sensor settings
 # Not yet run on a GPU (none was lent when it was written): how long each takes there is not known; every python
 # call has a timeout (280 s a bench width, 540 s a seed) so that a slow one still returns its log.
 # Each writes its log and JSON under $OUT. Here (no GPU) `GPU_CHECK_DEVICE=cpu GPU_CHECK_SMALL=1 bash
