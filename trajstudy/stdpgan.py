@@ -782,7 +782,7 @@ def _build_loop(x:np.ndarray, graph, sch:dict, variant:str, rng, secure:bool, de
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seeds[0])
         G, D = build_models(variant, N, T, graph, opts["z_dim"], opts["d_model"], opts["hidden"], opts["latent_hidden"], opts["diff_features"],
-                            opts.get("token_heads", False))
+                            opts["token_heads"])
     G, D = G.to(device), D.to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=opts["lr_g"], betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=opts["lr_d"], betas=(0.5, 0.999))
