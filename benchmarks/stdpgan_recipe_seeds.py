@@ -2,7 +2,7 @@
 (a latent MLP before the transposed convolution, first differences in the discriminator's tokens), on LOS-loop, 20 sensors.
 
 Usage: .venv/bin/python benchmarks/stdpgan_recipe_seeds.py [--arch paper|fixed|both] [--seeds 0 1 2] [--steps 4800]
-       [--every 1200] [--nodes 20] [--d-model 32] [--ema 0.995] [--lr 5e-4] [--latent-hidden 128] [--z-dim 32] [--token-heads] [--out FILE.json]
+       [--every 1200] [--nodes 20] [--d-model 32] [--ema 0.995] [--lr 5e-4] [--latent-hidden 128] [--z-dim 32] [--token-heads] [--lr-end F] [--out FILE.json]
 
 For each architecture and GAN seed it trains `trajstudy.stdpgan.train` (eps = inf, every overlapping window, lr 5e-4 (`--lr`),
 one D step per G step, EMA 0.995 (`--ema`), instance noise 0.1: the stable recipe of nbs/eval/30_stdpgan) and, every `--every`
@@ -31,6 +31,7 @@ def main():
     ap.add_argument("--lr", type=float, default=5e-4, help="learning rate of both G and D (the stable recipe: 5e-4)")
     ap.add_argument("--latent-hidden", type=int, default=128, help="width of the generator's latent MLP in the fixed architecture (the recipe: 128)")
     ap.add_argument("--z-dim", type=int, default=32, help="latent noise dimension of the generator (the recipe: 32)")
+    ap.add_argument("--lr-end", type=float, default=None, help="decay both learning rates linearly to this fraction at the last step (the recipe: constant)")
     ap.add_argument("--token-heads", action="store_true", help="discriminator adds per-sensor and per-step scores to its pooled logit (the recipe: off)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
@@ -58,7 +59,7 @@ def main():
                congested_real=fc.congested_share(rtw, 40.0), w1_real_test=float(np.nanmean(fc.wasserstein_per_sensor(rtw, te))),
                roughness_real=fc.roughness(rtw))
     print("references:", {k: round(v, 4) for k, v in ref.items()}, flush=True)
-    recipe = dict(stride=1, lr_d=a.lr, lr_g=a.lr, n_critic=1, ema_decay=a.ema, instance_noise=0.1)
+    recipe = dict(stride=1, lr_d=a.lr, lr_g=a.lr, lr_end=a.lr_end, n_critic=1, ema_decay=a.ema, instance_noise=0.1)
     archs = {"paper": {}, "fixed": dict(latent_hidden=a.latent_hidden, diff_features=True, token_heads=a.token_heads)}
     rows = []
     for arch in (["paper", "fixed"] if a.arch == "both" else [a.arch]):

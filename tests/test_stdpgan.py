@@ -347,6 +347,26 @@ def test_latent_mlp_generator_and_difference_features_are_recorded_and_keep_the_
         sg.train(_series(40), rng=np.random.default_rng(3), resume=True, **kw)
 
 
+def test_lr_end_decays_both_rates_linearly_to_the_last_step_and_keeps_the_schedule(tmp_path):
+    kw = dict(eps=4.0, delta=1e-3, steps=5, sample_rate=0.2, n_critic=1, lr_d=1e-3, lr_g=2e-3, **KW)
+    plain = sg.train(_series(40), rng=np.random.default_rng(3), **kw)
+    res = sg.train(_series(40), rng=np.random.default_rng(3), lr_end=0.25, checkpoint_dir=tmp_path, checkpoint_every=5, **kw)
+    assert res.privacy == plain.privacy and res.config["lr_end"] == 0.25 and plain.config["lr_end"] is None
+    ck = torch.load(tmp_path / "stdpgan.pt", weights_only=False)
+    assert ck["opt_d"]["param_groups"][0]["lr"] == pytest.approx(0.25e-3)   # the last of 5 steps ran at lr_end x lr
+    assert ck["opt_g"]["param_groups"][0]["lr"] == pytest.approx(0.5e-3)
+    seen = []   # the rate at every step: 1, 13/16, 5/8, 7/16, 1/4 of the start
+    orig = sg._discriminator_step
+    def spy(D, opt, *a, **k):
+        seen.append(opt.param_groups[0]["lr"]); return orig(D, opt, *a, **k)
+    import unittest.mock as um
+    with um.patch.object(sg, "_discriminator_step", spy):
+        sg.train(_series(40), rng=np.random.default_rng(3), lr_end=0.25, **kw)
+    np.testing.assert_allclose(seen, 1e-3 * np.array([1, 13 / 16, 5 / 8, 7 / 16, 1 / 4]))
+    with pytest.raises(ValueError, match="lr_end must be in"):
+        sg.train(_series(40), rng=np.random.default_rng(3), lr_end=1.5, **kw)
+
+
 def test_data_dependent_range_is_flagged_unsound():
     res = sg.train(_series(20), eps=2.0, delta=1e-3, steps=10, sample_rate=0.25, rng=np.random.default_rng(1),
                    **{**KW, "value_range": None})

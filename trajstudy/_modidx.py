@@ -608,6 +608,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'trajstudy.stdpgan._TrainLoop.one_step': ('stdpgan.html#_trainloop.one_step', 'trajstudy/stdpgan.py'),
                                    'trajstudy.stdpgan._TrainLoop.run': ('stdpgan.html#_trainloop.run', 'trajstudy/stdpgan.py'),
                                    'trajstudy.stdpgan._TrainLoop.sample': ('stdpgan.html#_trainloop.sample', 'trajstudy/stdpgan.py'),
+                                   'trajstudy.stdpgan._TrainLoop.set_lr': ('stdpgan.html#_trainloop.set_lr', 'trajstudy/stdpgan.py'),
                                    'trajstudy.stdpgan._TrainLoop.state': ('stdpgan.html#_trainloop.state', 'trajstudy/stdpgan.py'),
                                    'trajstudy.stdpgan._TrainLoop.watch': ('stdpgan.html#_trainloop.watch', 'trajstudy/stdpgan.py'),
                                    'trajstudy.stdpgan._as_windows': ('stdpgan.html#_as_windows', 'trajstudy/stdpgan.py'),

@@ -629,17 +629,26 @@ def _variant_graph(series, variant:str, adjacency, graph_threshold:float, max_di
 class _TrainLoop:
     "The step loop of `train`: Poisson sampling at the public rate, D and G steps, EMA, monitor calls, step checkpoints."
     def __init__(self, G, D, opt_g, opt_d, G_ema, ema_decay, x, q, n_fake, n_critic, sample_gen, z_gen, device, private,
-                 instance_noise:float=0.0, loss:str="bce", weight_clip:float|None=None, monitor=None, monitor_every:int=100):
+                 instance_noise:float=0.0, loss:str="bce", weight_clip:float|None=None, monitor=None, monitor_every:int=100,
+                 lr_end:float|None=None):
         self.__dict__.update(G=G, D=D, opt_g=opt_g, opt_d=opt_d, G_ema=G_ema, ema_decay=ema_decay, x=x, q=q, n_fake=n_fake,
                              n_critic=n_critic, sample_gen=sample_gen, z_gen=z_gen, device=device, private=private,
                              instance_noise=instance_noise, loss=loss, weight_clip=weight_clip, monitor=monitor,
-                             monitor_every=monitor_every)
+                             monitor_every=monitor_every, lr_end=lr_end, steps=None)
+        self.lr0 = [[g["lr"] for g in o.param_groups] for o in (opt_d, opt_g)]   # the base rates the public schedule scales
         self.rows, self.diag, self.step, self.seconds = [], [], 0, 0.0
     def sample(self):
         "Poisson sampling: each window joins this step's real batch with probability q."
         take = torch.rand(len(self.x), generator=self.sample_gen, device=self.sample_gen.device).cpu() < self.q
         return self.x[take]
+    def set_lr(self):
+        "Linear decay of both learning rates from 1x at step 0 to `lr_end`x at the last step: public, a function of the step only."
+        if self.lr_end is None: return
+        f = 1 - (1 - self.lr_end) * self.step / max(self.steps - 1, 1)
+        for o, base in zip((self.opt_d, self.opt_g), self.lr0):
+            for g, lr in zip(o.param_groups, base): g["lr"] = lr * f
     def one_step(self):
+        self.set_lr()
         r, d = _discriminator_step(self.D, self.opt_d, self.G, self.sample(), self.n_fake, self.z_gen, self.device,
                                    self.instance_noise, self.loss, self.weight_clip)
         self.step += 1
@@ -674,7 +683,7 @@ class _TrainLoop:
         self.sample_gen.set_state(st["sample_gen"]); self.z_gen.set_state(st["z_gen"])
         if self.private: self.opt_d.generator.set_state(st["noise_gen"])
     def run(self, steps, ckpt, every, run_id, desc, progress):
-        t0 = time.perf_counter() - self.seconds
+        t0, self.steps = time.perf_counter() - self.seconds, steps
         self.G.train(); self.D.train()
         with tqdm(total=steps, initial=self.step, desc=desc, disable=not progress, leave=False) as bar, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Ff]ull backward hook.*")   # Opacus' hooks on a batch-first input: harmless
@@ -795,7 +804,7 @@ def _build_loop(x:np.ndarray, graph, sch:dict, variant:str, rng, secure:bool, de
     G_ema = copy.deepcopy(G).eval() if ema else None
     return _TrainLoop(G, D, opt_g, opt_d, G_ema, ema, torch.from_numpy(x), sch["q"], sch["fake_batch_size"], opts["n_critic"],
                       sample_gen, z_gen, device, private, opts["instance_noise"], sch["loss"], sch["weight_clip"],
-                      opts["monitor"], opts["monitor_every"])
+                      opts["monitor"], opts["monitor_every"], opts["lr_end"])
 
 # %% ../nbs/30_stdpgan.ipynb #f21ad5dd
 def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
@@ -822,6 +831,7 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
           max_grad_norm:float=1.0, # per-window clipping norm C
           lr_d:float=1e-3, # Adam learning rate of the discriminator
           lr_g:float=2e-3, # Adam learning rate of the generator
+          lr_end:float|None=None, # decay both learning rates linearly to lr_end x their start at the last step; None: constant
           ema_decay:float|None=None, # release an exponential moving average of the generator (post-processing)
           z_dim:int=32, # latent noise dimension of the generator
           d_model:int=32, # token width of the ST discriminator
@@ -849,19 +859,21 @@ def train(series, # SensorSeries, (T, N) or (W, T, N) array of readings
                     fake_batch_size, n_critic, ema_decay, variant, loss, weight_clip, instance_noise)
     if variant in ("dpgan", "dpwgan"): latent_hidden, diff_features, token_heads = 0, False, False   # MLP baselines: not theirs; config says what ran
     if variant == "stdpgan-mlpgen": latent_hidden = 0   # its MLP generator has no transposed convolution to widen
+    if lr_end is not None and not 0 <= lr_end <= 1: raise ValueError(f"lr_end must be in [0, 1], got {lr_end}")
     x, m, vr, from_data = prepare_windows(series, window, stride, value_range, mask)
     (W, T, N), device = x.shape, torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     record, graph = _record_unit(series, unit, T, N), _variant_graph(series, variant, adjacency, graph_threshold, max_distance_m, N)
     opts = dict(z_dim=z_dim, d_model=d_model, hidden=hidden, latent_hidden=latent_hidden, diff_features=diff_features,
                 token_heads=token_heads, lr_g=lr_g, lr_d=lr_d, max_grad_norm=max_grad_norm, batch_size=batch_size,
-                ema_decay=ema_decay, n_critic=n_critic, instance_noise=instance_noise, monitor=monitor, monitor_every=monitor_every)
+                ema_decay=ema_decay, n_critic=n_critic, instance_noise=instance_noise, monitor=monitor, monitor_every=monitor_every,
+                lr_end=lr_end)
     loop, ckpt = _build_loop(x, graph, sch, variant, rng, secure, device, opts), Path(checkpoint_dir) / f"{variant}.pt" if checkpoint_dir else None
     run_id = repr(dict(variant=variant, plan=sch["plan"], shape=(W, T, N), batch=(batch_size, sch["fake_batch_size"], n_critic),
-                       ema=ema_decay, loss=(sch["loss"], sch["weight_clip"], instance_noise),
+                       ema=ema_decay, lr_end=lr_end, loss=(sch["loss"], sch["weight_clip"], instance_noise),
                        arch=(z_dim, d_model, hidden, latent_hidden, diff_features, token_heads)))   # repr: NaN-safe
     if resume and ckpt is not None and ckpt.exists(): loop.load(torch.load(ckpt, weights_only=False), run_id, ckpt)
     loop.run(steps, ckpt, checkpoint_every, run_id, f"{variant} eps={sch['eps']:g}", progress)
-    config = dict(steps=steps, batch_size=batch_size, lr_d=lr_d, lr_g=lr_g, z_dim=z_dim, d_model=d_model, window=T, stride=stride,
+    config = dict(steps=steps, batch_size=batch_size, lr_d=lr_d, lr_g=lr_g, lr_end=lr_end, z_dim=z_dim, d_model=d_model, window=T, stride=stride,
                   ema_decay=ema_decay, loss=sch["loss"], weight_clip=sch["weight_clip"], instance_noise=instance_noise,
                   latent_hidden=latent_hidden, diff_features=diff_features, token_heads=token_heads)
     return _finish(loop, sch["plan"], record, vr, from_data, variant, T, N, series, secure, max_grad_norm, sch["fake_batch_size"],
