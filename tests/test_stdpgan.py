@@ -436,8 +436,10 @@ def test_eval_notebook_smoke(tmp_path):
 
 
 @pytest.mark.slow
-def test_interrupted_training_resumes_from_checkpoint(tmp_path, monkeypatch):
-    kw = dict(eps=4.0, delta=1e-3, steps=20, sample_rate=0.2, ema_decay=0.9, checkpoint_dir=tmp_path, checkpoint_every=5, **KW)
+@pytest.mark.parametrize("lr_end", [None, 0.25])   # a decayed rate resumes from the step number, not from the checkpoint
+def test_interrupted_training_resumes_from_checkpoint(tmp_path, monkeypatch, lr_end):
+    kw = dict(eps=4.0, delta=1e-3, steps=20, sample_rate=0.2, ema_decay=0.9, checkpoint_dir=tmp_path, checkpoint_every=5,
+              lr_end=lr_end, **KW)
     full = sg.train(_series(40), rng=np.random.default_rng(7), **kw)
     real_step, calls = sg._discriminator_step, []
     def failing(*a, **k):
